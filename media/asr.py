@@ -1,0 +1,452 @@
+"""The process-wide recogniser: faster-whisper (CTranslate2) models, one bounded worker pool, priority queue.
+
+Every session's ASR work goes through one `ASREngine`: finals before partials, requests of the same kind and
+language batched into one encoder/decoder call, partials refused when the engine is behind.
+
+Why not `WhisperModel.transcribe` per request: it always pads the encoder input to a 30 s window (a fixed
+~0.45 s here, however short the audio) and takes one audio at a time. We use the same model's feature
+extractor,
+tokenizer and CTranslate2 `Whisper` directly so that (measured on backend_en, tiny.en int8, 2 cores, one pass
+per clip) a window padded only to the audio + 0.5 s costs RTF 0.028 instead of 0.059 *and* lowers WER (0.107
+against 0.166 with 30 s padding, where tiny.en hallucinates into the silence), and so that 8 windows decode in
+one `generate` call (16 × 4 s pieces: 1.41 s one by one, 0.63 s in batches of 8).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import itertools
+import logging
+import threading
+import time
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from media.chinese import to_simplified
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000
+_HOP = 160  # Whisper's feature hop: 100 frames per second
+_MAX_FRAMES = 3000  # the encoder's 30 s limit
+_MAX_LENGTH = 448  # Whisper's decoder context
+
+DEFAULT_MODELS: Mapping[str, str] = {"en": "whisper-tiny.en", "zh": "whisper-base"}
+
+
+class UnsupportedLanguage(ValueError):
+    """No ASR model is configured for the requested language."""
+
+
+class EngineClosed(RuntimeError):
+    """The engine was shut down; no more requests are taken."""
+
+
+@dataclass(frozen=True, slots=True)
+class ASRConfig:
+    """How the shared engine runs. `models` maps a language to a manifest name or any CTranslate2 Whisper
+    dir.
+    """
+
+    models: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_MODELS))
+    compute_type: str = "int8"
+    workers: int = 1  # threads of the one executor; each runs one batch at a time
+    cpu_threads: int = 2  # CTranslate2 threads per worker; workers * cpu_threads ≈ the cores ASR may use
+    max_batch: int = 8
+    # Beam search for finals (through the pipeline on backend_en: WER 0.108 at beam 5 against 0.146 at beam 1,
+    # for about 1.5x the decode time); partials are thrown away soon, so they decode greedily.
+    beam_size: int = 5
+    partial_beam_size: int = 1
+    # The encoder window: the audio + pad_s of silence, at least min_window_s (faster-whisper: always 30 s).
+    # A window only just longer than a short segment makes tiny.en loop ("I do is... I do is..."). Through
+    # the pipeline on backend_en, beam 1: pad 0.5 s WER 0.27, pad 2 s 0.18, pad 1 s + 10 s floor 0.146, and
+    # 30 s 0.150 at 2.5x the encoder time.
+    pad_s: float = 1.0
+    min_window_s: float = 10.0
+    full_window: bool = False  # True: pad every window to 30 s, as `WhisperModel.transcribe` does (for A/B)
+    max_partial_queue: int = 8  # partial requests waiting beyond this are refused (the caller just skips one)
+    partial_max_wait_s: float = 1.0  # a partial that waited longer than this is stale: dropped, not decoded
+    no_speech_threshold: float = 0.6  # with logprob_threshold: Whisper's own test for "this was not speech"
+    logprob_threshold: float = -1.0
+    compression_ratio_threshold: float = 2.4  # above: a repetition loop; decoded again with n-gram blocking
+    tokens_per_s: float = 16.0  # cap on decoded tokens per second of audio (+16), so a loop cannot run to 448
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    text: str  # zh already in Simplified characters
+    language: str
+    audio_s: float
+    no_speech_prob: float
+    avg_logprob: float
+    batch_size: int  # how many requests shared the encoder/decoder call
+    compute_s: float  # wall time of that call
+
+
+@dataclass(eq=False)
+class _Request:
+    audio: np.ndarray
+    language: str
+    prompt: str
+    final: bool
+    key: object
+    seq: int
+    enqueued: float
+    future: cf.Future[Transcript] = field(default_factory=cf.Future)
+
+    @property
+    def order(self) -> tuple[int, int]:
+        return (0 if self.final else 1, self.seq)
+
+
+@dataclass
+class EngineStats:
+    batches: int = 0
+    finals: int = 0
+    partials: int = 0
+    partials_refused: int = 0
+    partials_stale: int = 0
+    audio_s: float = 0.0
+    busy_s: float = 0.0
+
+    def snapshot(self) -> dict[str, float]:
+        return dict(vars(self))
+
+
+class _LoadedModel:
+    """One WhisperModel and what decoding needs from it; built once per language in a worker thread."""
+
+    def __init__(self, path: str, config: ASRConfig, language: str) -> None:
+        from faster_whisper import WhisperModel
+        from faster_whisper.tokenizer import Tokenizer
+
+        self.whisper = WhisperModel(
+            path,
+            device="cpu",
+            compute_type=config.compute_type,
+            cpu_threads=config.cpu_threads,
+            num_workers=config.workers,  # lets `workers` threads call generate() on it at once
+        )
+        self.ct2 = self.whisper.model
+        self.features = self.whisper.feature_extractor
+        self.n_mels = int(self.whisper.feat_kwargs.get("feature_size", 80))
+        self.tokenizer = Tokenizer(
+            self.whisper.hf_tokenizer,
+            self.ct2.is_multilingual,
+            task="transcribe",
+            language=language if self.ct2.is_multilingual else None,
+        )
+        self.suppress = _suppressed_tokens(self.tokenizer)
+
+
+def _suppressed_tokens(tokenizer: Any) -> list[int]:
+    from faster_whisper.transcribe import get_suppressed_tokens
+
+    return list(get_suppressed_tokens(tokenizer, [-1]))
+
+
+def _compression_ratio(text: str) -> float:
+    raw = text.encode("utf-8")
+    return len(raw) / max(1, len(zlib.compress(raw)))
+
+
+def collapse_repeats(text: str, language: str) -> str:
+    """Removes back-to-back repeats of a phrase (Whisper's decoding loop: "I do is... I do is... I do is").
+
+    A speaker may repeat a word or two; a run of >= 4 words (>= 5 characters in zh) said twice in a row inside
+    one short segment is nearly always the model looping, so the later copies are dropped.
+    """
+    zh = language == "zh"
+    if zh:
+        # Characters are the units; punctuation rides on the character before it so it never breaks a match.
+        units: list[str] = []
+        for ch in text:
+            if ch.isspace():
+                continue
+            if units and not ch.isalnum():
+                units[-1] += ch
+            else:
+                units.append(ch)
+    else:
+        units = text.split()
+    shortest = 5 if zh else 4
+
+    def key(u: str) -> str:
+        return "".join(ch for ch in u.lower() if ch.isalnum())
+
+    keys = [key(u) for u in units]
+    i = 0
+    while i < len(units):
+        for size in range(shortest, (len(units) - i) // 2 + 1):
+            if keys[i : i + size] == keys[i + size : i + 2 * size] and any(keys[i : i + size]):
+                del units[i + size : i + 2 * size]
+                del keys[i + size : i + 2 * size]
+                break
+        else:
+            i += 1
+    return ("" if zh else " ").join(units)
+
+
+def resolve_model_path(name_or_path: str) -> str:
+    """A manifest name ("whisper-tiny.en") resolves through `models`; anything else must be a CTranslate2
+    dir.
+    """
+    import models
+
+    if name_or_path in models.manifest():
+        return str(models.resolve(name_or_path))
+    if not Path(name_or_path).is_dir():
+        raise UnsupportedLanguage(f"ASR model {name_or_path!r} is neither a known model name nor a directory")
+    return name_or_path
+
+
+class ASREngine:
+    """One per process. Thread-safe; `submit*` may be called from the event loop or any thread.
+
+    Work runs on one bounded `ThreadPoolExecutor` (`config.workers` threads). A worker takes the most urgent
+    request (finals first, oldest first) plus up to `max_batch - 1` more of the same kind and language, and
+    decodes them together. Partials are best effort: refused when finals are waiting or the partial queue is
+    full, replaced by a newer partial of the same stream, dropped when stale. Finals are never refused or
+    dropped.
+    """
+
+    def __init__(self, config: ASRConfig | None = None) -> None:
+        self.config = config or ASRConfig()
+        self.stats = EngineStats()
+        self._lock = threading.Lock()
+        self._pending: list[_Request] = []
+        self._running = 0
+        self._closed = False
+        self._seq = itertools.count()
+        self._models: dict[str, _LoadedModel] = {}
+        self._model_locks = {lang: threading.Lock() for lang in self.config.models}
+        self._executor = cf.ThreadPoolExecutor(max_workers=self.config.workers, thread_name_prefix="asr")
+
+    # -- public API --------------------------------------------------------------------------------------
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(self.config.models)
+
+    def check_language(self, language: str) -> None:
+        if language not in self.config.models:
+            raise UnsupportedLanguage(
+                f"no ASR model for language {language!r}; configured: {', '.join(self.config.models)}"
+            )
+
+    def preload(self, *languages: str) -> None:
+        """Loads (and for embedded models verifies) the models now instead of on the first request.
+        Blocking.
+        """
+        for lang in languages or self.languages:
+            self._model(lang)
+
+    def submit(
+        self, audio: np.ndarray, language: str, prompt: str = "", *, key: object = None
+    ) -> cf.Future[Transcript]:
+        """Queues a final transcription of 16 kHz float32 mono `audio` (≤ 30 s). Never refused while open."""
+        return self._enqueue(audio, language, prompt, final=True, key=key)
+
+    def submit_partial(
+        self, audio: np.ndarray, language: str, prompt: str = "", *, key: object = None
+    ) -> cf.Future[Transcript] | None:
+        """Queues a partial if the engine has room, else returns None. The future may be cancelled (stale)."""
+        with self._lock:
+            finals_waiting = any(r.final for r in self._pending)
+            partials = [r for r in self._pending if not r.final]
+            if key is not None:
+                # A newer partial of the same stream makes the queued one pointless.
+                for old in [r for r in partials if r.key == key]:
+                    old.future.cancel()
+                    self._pending.remove(old)
+                    partials.remove(old)
+            if finals_waiting or len(partials) >= self.config.max_partial_queue:
+                self.stats.partials_refused += 1
+                return None
+        return self._enqueue(audio, language, prompt, final=False, key=key)
+
+    async def transcribe(self, audio: np.ndarray, language: str, prompt: str = "") -> Transcript:
+        """A final transcription, awaited (for one-off use and tests)."""
+        import asyncio
+
+        return await asyncio.wrap_future(self.submit(audio, language, prompt))
+
+    def busy(self) -> bool:
+        with self._lock:
+            return self._running >= self.config.workers or bool(self._pending)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            for r in self._pending:
+                r.future.cancel()
+            self._pending.clear()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    # -- internals --------------------------------------------------------------------------------------
+
+    def _enqueue(
+        self, audio: np.ndarray, language: str, prompt: str, *, final: bool, key: object
+    ) -> cf.Future[Transcript]:
+        self.check_language(language)
+        audio = np.asarray(audio, dtype=np.float32)[: _MAX_FRAMES * _HOP]
+        req = _Request(audio, language, prompt, final, key, next(self._seq), time.monotonic())
+        with self._lock:
+            if self._closed:
+                raise EngineClosed("the ASR engine is closed")
+            self._pending.append(req)
+            if self._running < self.config.workers:
+                self._running += 1
+                self._executor.submit(self._drain)
+        return req.future
+
+    def _take_batch(self) -> list[_Request]:
+        """Called with the lock held: the most urgent live request and compatible ones, marked running."""
+        self._pending.sort(key=lambda r: r.order)
+        now = time.monotonic()
+        batch: list[_Request] = []
+        keep: list[_Request] = []
+        for r in self._pending:
+            if not r.final and now - r.enqueued > self.config.partial_max_wait_s:
+                r.future.cancel()
+                self.stats.partials_stale += 1
+                continue
+            head = batch[0] if batch else None
+            fits = head is None or (
+                len(batch) < self.config.max_batch
+                and r.final == head.final
+                and r.language == head.language
+                # Everything in a batch is padded to its longest window: keep short ones out of long batches.
+                and len(r.audio) <= 2 * len(head.audio) + SAMPLE_RATE
+                and len(head.audio) <= 2 * len(r.audio) + SAMPLE_RATE
+            )
+            if fits and r.future.set_running_or_notify_cancel():
+                batch.append(r)
+            elif not r.future.cancelled():
+                keep.append(r)
+        self._pending = keep
+        return batch
+
+    def _drain(self) -> None:
+        while True:
+            with self._lock:
+                batch = self._take_batch() if not self._closed else []
+                if not batch:
+                    self._running -= 1
+                    return
+            try:
+                results = self._decode(batch)
+            except BaseException as e:  # a failed decode must fail its requests, never kill the worker
+                log.exception("ASR batch of %d failed", len(batch))
+                for r in batch:
+                    r.future.set_exception(e)
+                continue
+            for r, t in zip(batch, results, strict=True):
+                r.future.set_result(t)
+
+    def _model(self, language: str) -> _LoadedModel:
+        self.check_language(language)
+        m = self._models.get(language)
+        if m is None:
+            with self._model_locks[language]:
+                m = self._models.get(language)
+                if m is None:
+                    path = resolve_model_path(self.config.models[language])
+                    t0 = time.monotonic()
+                    m = _LoadedModel(path, self.config, language)
+                    log.info(
+                        "loaded ASR model for %s from %s in %.1fs", language, path, time.monotonic() - t0
+                    )
+                    self._models[language] = m
+        return m
+
+    def _decode(self, batch: list[_Request]) -> list[Transcript]:
+        import ctranslate2
+
+        cfg = self.config
+        lang = batch[0].language
+        m = self._model(lang)
+        t0 = time.monotonic()
+        feats = [m.features(r.audio)[:, :-1] for r in batch]  # the last frame is the extractor's padding
+        longest = max(f.shape[1] for f in feats)
+        frames = (
+            _MAX_FRAMES
+            if cfg.full_window
+            else min(_MAX_FRAMES, max(longest + int(cfg.pad_s * 100), int(cfg.min_window_s * 100)))
+        )
+        x = np.zeros((len(batch), m.n_mels, frames), np.float32)
+        for i, f in enumerate(feats):
+            n = min(frames, f.shape[1])
+            x[i, :, :n] = f[:, :n]
+        encoded = m.ct2.encode(ctranslate2.StorageView.from_array(x), to_cpu=False)
+        prompts = [self._prompt_tokens(m, r.prompt) for r in batch]
+        audio_s = max(len(r.audio) for r in batch) / SAMPLE_RATE
+        max_new = int(16 + cfg.tokens_per_s * audio_s)
+        max_length = min(_MAX_LENGTH, max(len(p) for p in prompts) + max_new)
+        results = m.ct2.generate(
+            encoded,
+            prompts,
+            beam_size=cfg.beam_size if batch[0].final else cfg.partial_beam_size,
+            max_length=max_length,
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=m.suppress,
+        )
+        texts = []
+        for i, res in enumerate(results):
+            text = m.tokenizer.decode(res.sequences_ids[0]).strip()
+            if text and _compression_ratio(text) > cfg.compression_ratio_threshold:
+                text = self._decode_again(m, x[i : i + 1], prompts[i], max_length) or text
+            text = collapse_repeats(text, lang)
+            texts.append(text)
+        compute_s = time.monotonic() - t0
+        out = []
+        for r, res, text in zip(batch, results, texts, strict=True):
+            n_tokens = max(1, len(res.sequences_ids[0]))
+            avg_logprob = float(res.scores[0]) * n_tokens / (n_tokens + 1)
+            no_speech = float(res.no_speech_prob)
+            if no_speech > cfg.no_speech_threshold and avg_logprob < cfg.logprob_threshold:
+                text = ""  # Whisper's own rule: silence or noise it would otherwise caption ("Thank you.")
+            if lang == "zh":
+                text = to_simplified(text)
+            out.append(
+                Transcript(
+                    text, lang, len(r.audio) / SAMPLE_RATE, no_speech, avg_logprob, len(batch), compute_s
+                )
+            )
+        with self._lock:
+            self.stats.batches += 1
+            self.stats.busy_s += compute_s
+            self.stats.audio_s += sum(len(r.audio) for r in batch) / SAMPLE_RATE
+            n_final = sum(r.final for r in batch)
+            self.stats.finals += n_final
+            self.stats.partials += len(batch) - n_final
+        return out
+
+    def _decode_again(self, m: _LoadedModel, features: np.ndarray, prompt: list[int], max_length: int) -> str:
+        """A repetition loop ("the the the ..."): decode that one window again with repeated 3-grams
+        blocked.
+        """
+        import ctranslate2
+
+        encoded = m.ct2.encode(
+            ctranslate2.StorageView.from_array(np.ascontiguousarray(features)), to_cpu=False
+        )
+        res = m.ct2.generate(
+            encoded, [prompt], beam_size=max(2, self.config.beam_size), max_length=max_length,
+            no_repeat_ngram_size=3, suppress_blank=True, suppress_tokens=m.suppress,
+        )  # fmt: skip
+        return str(m.tokenizer.decode(res[0].sequences_ids[0]).strip())
+
+    @staticmethod
+    def _prompt_tokens(m: _LoadedModel, prompt: str) -> list[int]:
+        previous = (
+            m.tokenizer.encode(" " + prompt.strip())[-(_MAX_LENGTH // 2 - 1) :] if prompt.strip() else []
+        )
+        return list(m.whisper.get_prompt(m.tokenizer, previous, without_timestamps=True))
