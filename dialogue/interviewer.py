@@ -1,0 +1,143 @@
+"""The interviewer: drives an InterviewSession, has the model word what the rules decided, scores at the end.
+
+Async at the edge (model calls); emits typed events the server turns into protocol messages and storage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from dialogue.follow_up import FollowUpPolicy
+from dialogue.llm.base import LLMBackend
+from dialogue.plan import InterviewPlan
+from dialogue.report import Report
+from dialogue.scoring import RelevanceFn, score_session
+from dialogue.session import (
+    Ask,
+    AskFollowUp,
+    AskRephrased,
+    Finish,
+    Ignore,
+    InterviewSession,
+    Question,
+    SessionEvent,
+    Turn,
+)
+from dialogue.wording import WordingConfig, word_follow_up, word_rephrase
+
+_GAPS = {
+    "en": {
+        "too_short": "a specific example with details",
+        "missing_situation": "the situation and the candidate's task",
+        "missing_action": "what the candidate personally did",
+        "missing_result": "the result and how it was measured",
+    },
+    "zh": {
+        "too_short": "一个具体的例子和细节",
+        "missing_situation": "当时的背景和候选人的任务",
+        "missing_action": "候选人本人具体做了什么",
+        "missing_result": "最终结果以及如何衡量",
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionAsked:
+    question: Question
+    worded_by_model: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TurnRecorded:
+    turn: Turn
+
+
+@dataclass(frozen=True, slots=True)
+class ReportReady:
+    report: Report
+
+
+@dataclass(frozen=True, slots=True)
+class InterviewClosed:
+    reason: str
+
+
+InterviewerEvent = QuestionAsked | TurnRecorded | ReportReady | InterviewClosed
+
+
+@dataclass(frozen=True, slots=True)
+class InterviewerModels:
+    """Which model words questions and which judges answers; None means templates and rules only."""
+
+    wording: LLMBackend | None = None
+    judge: LLMBackend | None = None
+    relevance: RelevanceFn | None = None
+    wording_config: WordingConfig = WordingConfig()
+
+
+class Interviewer:
+    def __init__(
+        self, plan: InterviewPlan, models: InterviewerModels, policy: FollowUpPolicy | None = None
+    ) -> None:
+        self.plan = plan
+        self.models = models
+        self.session = InterviewSession(plan, policy)
+
+    @property
+    def turns(self) -> list[Turn]:
+        return self.session.turns
+
+    def start(self) -> list[InterviewerEvent]:
+        return [QuestionAsked(self.session.start().question)]
+
+    async def handle(self, event: SessionEvent) -> list[InterviewerEvent]:
+        before = len(self.session.turns)
+        action = self.session.handle(event)
+        out: list[InterviewerEvent] = [TurnRecorded(t) for t in self.session.turns[before:]]
+        match action:
+            case Ask(question):
+                out.append(QuestionAsked(question))
+            case AskFollowUp():
+                out.append(await self._follow_up(action))
+            case AskRephrased():
+                out.append(await self._rephrase(action))
+            case Finish(reason):
+                out += await self.close(reason)
+            case Ignore():
+                pass
+        return out
+
+    async def close(self, reason: str) -> list[InterviewerEvent]:
+        report = await self.score()
+        return [ReportReady(report), InterviewClosed(reason)]
+
+    async def score(self) -> Report:
+        return await score_session(
+            self.plan, self.session.turns, judge=self.models.judge, relevance=self.models.relevance
+        )
+
+    async def _follow_up(self, action: AskFollowUp) -> QuestionAsked:
+        worded = await word_follow_up(
+            self.models.wording,
+            self.plan.language,
+            question=action.about,
+            answer=action.answer,
+            gap=_GAPS[self.plan.language][action.reason.value],
+            template=action.question.text,
+            config=self.models.wording_config,
+        )
+        question = replace(action.question, text=worded.text)
+        self.session.asked(question)
+        return QuestionAsked(question, worded.by_model)
+
+    async def _rephrase(self, action: AskRephrased) -> QuestionAsked:
+        worded = await word_rephrase(
+            self.models.wording,
+            self.plan.language,
+            original=action.original,
+            template=action.question.text,
+            config=self.models.wording_config,
+        )
+        question = replace(action.question, text=worded.text)
+        self.session.asked(question)
+        return QuestionAsked(question, worded.by_model)

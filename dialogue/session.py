@@ -1,0 +1,248 @@
+"""The interview session state machine: typed candidate events in, typed interviewer actions out.
+
+Pure and synchronous: it decides *what* happens next by rules; dialogue.interviewer words it and scores.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+
+from dialogue.follow_up import FollowUpPolicy, FollowUpReason
+from dialogue.intents import Intent, detect_intent
+from dialogue.phrases import phrases
+from dialogue.plan import InterviewPlan
+
+
+class QuestionKind(enum.Enum):
+    MAIN = "main"
+    FOLLOW_UP = "follow_up"
+    REPHRASE = "rephrase"
+    REPEAT = "repeat"
+    CLOSING = "closing"
+
+
+class Phase(enum.Enum):
+    NOT_STARTED = "not_started"
+    ANSWERING = "answering"
+    CLOSING = "closing"
+    FINISHED = "finished"
+
+
+# --- events in -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerFinished:
+    """The candidate's answer to the current question is complete (spoken turn or typed)."""
+
+    text: str
+    start: float | None = None
+    end: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RephraseAsked:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class RepeatAsked:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateEnded:
+    pass
+
+
+SessionEvent = AnswerFinished | RephraseAsked | RepeatAsked | CandidateEnded
+
+
+# --- actions out -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    question_id: str
+    text: str
+    kind: QuestionKind
+    index: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """Say this question; its text is final."""
+
+    question: Question
+
+
+@dataclass(frozen=True, slots=True)
+class AskFollowUp:
+    """Ask a follow-up for `reason`; `question.text` is the template, which a model may reword."""
+
+    question: Question
+    reason: FollowUpReason
+    about: str
+    answer: str
+
+
+@dataclass(frozen=True, slots=True)
+class AskRephrased:
+    """Ask the current question in other words; `question.text` is the template fallback."""
+
+    question: Question
+    original: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ignore:
+    """Nothing to do (e.g. an empty answer); `why` is for the log."""
+
+    why: str
+
+
+SessionAction = Ask | AskFollowUp | AskRephrased | Finish | Ignore
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One answered question: what was asked, what the candidate said, when (audio seconds, if spoken)."""
+
+    seq: int
+    question_id: str
+    main_question_id: str
+    question_kind: QuestionKind
+    question_text: str
+    answer: str
+    start: float | None
+    end: float | None
+
+
+class SessionFinished(RuntimeError):
+    """An event arrived after the interview ended."""
+
+
+class InterviewSession:
+    def __init__(self, plan: InterviewPlan, policy: FollowUpPolicy | None = None) -> None:
+        self.plan = plan
+        self.policy = policy or FollowUpPolicy()
+        self.phase = Phase.NOT_STARTED
+        self.turns: list[Turn] = []
+        self.current: Question | None = None
+        self._original = ""
+        self._main_index = 0
+        self._follow_ups = 0
+        self._phrases = phrases(plan.language)
+
+    @property
+    def total(self) -> int:
+        return len(self.plan.questions)
+
+    @property
+    def main_question(self) -> Question:
+        q = self.plan.questions[self._main_index]
+        return Question(q.id, q.text, QuestionKind.MAIN, self._main_index + 1, self.total)
+
+    def start(self) -> Ask:
+        if self.phase is not Phase.NOT_STARTED:
+            raise RuntimeError("the session has already started")
+        self.phase = Phase.ANSWERING
+        return self._ask(self.main_question)
+
+    def asked(self, question: Question) -> None:
+        """Record the text actually said (a model's wording), so that `repeat` repeats it word for word."""
+        self.current = question
+        if question.kind in (QuestionKind.MAIN, QuestionKind.FOLLOW_UP, QuestionKind.CLOSING):
+            self._original = question.text
+
+    def handle(self, event: SessionEvent) -> SessionAction:
+        if self.phase is Phase.FINISHED:
+            raise SessionFinished("the interview has ended")
+        if self.phase is Phase.NOT_STARTED:
+            raise RuntimeError("start() the session before sending it events")
+        if isinstance(event, CandidateEnded):
+            return self._finish("candidate_ended")
+        if isinstance(event, RepeatAsked):
+            return self._repeat()
+        if isinstance(event, RephraseAsked):
+            return self._rephrase()
+        return self._answer(event)
+
+    def _ask(self, question: Question) -> Ask:
+        self.asked(question)
+        return Ask(question)
+
+    def _finish(self, reason: str) -> Finish:
+        self.phase = Phase.FINISHED
+        self.current = None
+        return Finish(reason)
+
+    def _repeat(self) -> Ask:
+        assert self.current is not None
+        return self._ask(replace(self.current, kind=QuestionKind.REPEAT))
+
+    def _rephrase(self) -> AskRephrased | Ask:
+        assert self.current is not None
+        if self.phase is Phase.CLOSING:
+            return self._repeat()
+        # Rephrase the question as first worded: rephrasing a rephrasing drifts further each time.
+        original = self._original
+        fallback = self._phrases.rephrase_wrapper.format(core=original)
+        question = replace(self.current, text=fallback, kind=QuestionKind.REPHRASE)
+        self.current = question
+        return AskRephrased(question, original)
+
+    def _answer(self, event: AnswerFinished) -> SessionAction:
+        text = event.text.strip()
+        if not text:
+            return Ignore("empty answer")
+        intent = detect_intent(text, self.plan.language)
+        if intent is Intent.REPEAT:
+            return self._repeat()
+        if intent is Intent.REPHRASE:
+            return self._rephrase()
+        assert self.current is not None
+        main = self.main_question
+        self.turns.append(
+            Turn(
+                seq=len(self.turns) + 1,
+                question_id=self.current.question_id,
+                main_question_id=main.question_id if self.phase is Phase.ANSWERING else "closing",
+                question_kind=self.current.kind,
+                question_text=self.current.text,
+                answer=text,
+                start=event.start,
+                end=event.end,
+            )
+        )
+        if self.phase is Phase.CLOSING:
+            return self._finish("completed")
+        answer_so_far = " ".join(t.answer for t in self.turns if t.main_question_id == main.question_id)
+        reason = self.policy.reason(main.text, answer_so_far, self.plan.language, self._follow_ups)
+        if reason is not None:
+            self._follow_ups += 1
+            question = Question(
+                f"{main.question_id}.f{self._follow_ups}",
+                self._phrases.follow_up[reason.value],
+                QuestionKind.FOLLOW_UP,
+                main.index,
+                main.total,
+            )
+            self.asked(question)
+            return AskFollowUp(question, reason, about=main.text, answer=answer_so_far)
+        return self._next_main()
+
+    def _next_main(self) -> Ask:
+        self._follow_ups = 0
+        if self._main_index + 1 < self.total:
+            self._main_index += 1
+            return self._ask(self.main_question)
+        self.phase = Phase.CLOSING
+        return self._ask(Question("closing", self._phrases.closing, QuestionKind.CLOSING, self.total, self.total))

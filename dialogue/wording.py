@@ -1,0 +1,115 @@
+"""The model's wording of follow-ups and rephrasings, validated, with the template as the fallback.
+
+The rules already decided what to ask; a wording that drifts off that (or is slow, or malformed) is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from dataclasses import dataclass
+
+from dialogue.language import Language, content_units, han_chars, words
+from dialogue.llm.base import LLMBackend, LLMError
+from dialogue.prompting import render
+
+log = logging.getLogger(__name__)
+
+_PREFIX = re.compile(r"^\s*(follow[- ]?up( question)?|question|rephrased( question)?|追问|问题)\s*[:：]\s*", re.I)
+_META = re.compile(r"\b(as an ai|language model|i cannot|i can't|candidate's answer)\b|作为(一个)?(AI|人工智能)", re.I)
+# Rephrasings must keep this share of the original's meaning units: less, and it asks something else.
+MIN_REPHRASE_OVERLAP = 0.4
+
+
+@dataclass(frozen=True, slots=True)
+class WordingConfig:
+    timeout_s: float = 4.0
+    max_tokens: int = 48
+
+
+@dataclass(frozen=True, slots=True)
+class Worded:
+    text: str
+    by_model: bool
+
+
+def content_overlap(a: str, b: str, language: Language) -> float:
+    """Share of `a`'s meaning units found in `b`."""
+    units = content_units(a, language)
+    return len(units & content_units(b, language)) / len(units) if units else 1.0
+
+
+def _clean(text: str) -> str:
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return _PREFIX.sub("", first).strip().strip('"“”').strip()
+
+
+def _is_question(text: str, language: Language) -> bool:
+    if _META.search(text) or not text.endswith(("?", "？")):
+        return False
+    size = len(han_chars(text)) if language == "zh" else len(words(text))
+    low, high = (6, 60) if language == "zh" else (4, 40)
+    return low <= size <= high and text.count("?") + text.count("？") <= 2
+
+
+def valid_follow_up(text: str, language: Language, question: str) -> bool:
+    return _is_question(text, language) and text.strip() != question.strip()
+
+
+def valid_rephrase(text: str, language: Language, original: str) -> bool:
+    if not _is_question(text, language) or text.strip() == original.strip():
+        return False
+    return content_overlap(original, text, language) >= MIN_REPHRASE_OVERLAP
+
+
+async def _model_text(backend: LLMBackend, task: str, language: Language, cfg: WordingConfig, **values: str) -> str:
+    messages = render(task, language, **values)
+    completion = await asyncio.wait_for(
+        backend.complete(messages, max_tokens=cfg.max_tokens, stop=("\n",)), timeout=cfg.timeout_s
+    )
+    return _clean(completion.text)
+
+
+async def word_follow_up(
+    backend: LLMBackend | None,
+    language: Language,
+    *,
+    question: str,
+    answer: str,
+    gap: str,
+    template: str,
+    config: WordingConfig = WordingConfig(),
+) -> Worded:
+    if backend is None:
+        return Worded(template, by_model=False)
+    try:
+        text = await _model_text(backend, "follow_up", language, config, question=question, answer=answer, gap=gap)
+    except (LLMError, TimeoutError) as exc:
+        log.warning("follow-up wording failed, using the template: %s", exc or type(exc).__name__)
+        return Worded(template, by_model=False)
+    if valid_follow_up(text, language, question):
+        return Worded(text, by_model=True)
+    log.info("model's follow-up %r rejected, using the template", text)
+    return Worded(template, by_model=False)
+
+
+async def word_rephrase(
+    backend: LLMBackend | None,
+    language: Language,
+    *,
+    original: str,
+    template: str,
+    config: WordingConfig = WordingConfig(),
+) -> Worded:
+    if backend is None:
+        return Worded(template, by_model=False)
+    try:
+        text = await _model_text(backend, "rephrase", language, config, question=original)
+    except (LLMError, TimeoutError) as exc:
+        log.warning("rephrase wording failed, using the template: %s", exc or type(exc).__name__)
+        return Worded(template, by_model=False)
+    if valid_rephrase(text, language, original):
+        return Worded(text, by_model=True)
+    log.info("model's rephrasing %r rejected (drifted or malformed), using the template", text)
+    return Worded(template, by_model=False)
