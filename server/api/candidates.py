@@ -1,0 +1,36 @@
+"""`/v1/candidates`: the people being interviewed, with an optional résumé."""
+
+from __future__ import annotations
+
+import uuid
+
+from litestar import Controller, get, post
+
+from server.api.schemas import CandidateIn, CandidateOut
+from server.auth import hr_guard
+from server.db.store import Store
+from server.db.tables import CandidateRow
+from server.errors import not_found
+
+
+def candidate_out(row: CandidateRow) -> CandidateOut:
+    return CandidateOut(id=row.id, name=row.name, email=row.email, resume_text=row.resume_text)
+
+
+class CandidateController(Controller):
+    path = "/v1/candidates"
+    guards = [hr_guard]  # noqa: RUF012  (Litestar reads guards as a class attribute)
+    tags = ["candidates"]  # noqa: RUF012
+
+    @post()
+    async def create_candidate(self, data: CandidateIn, store: Store) -> CandidateOut:
+        row = CandidateRow(id=uuid.uuid4().hex, name=data.name.strip(), email=data.email, resume_text=data.resume_text)
+        await store.add_candidate(row)
+        return candidate_out(row)
+
+    @get("/{candidate_id:str}")
+    async def get_candidate(self, candidate_id: str, store: Store) -> CandidateOut:
+        row = await store.candidate(candidate_id)
+        if row is None:
+            raise not_found("candidate", candidate_id)
+        return candidate_out(row)

@@ -1,0 +1,100 @@
+"""`/v1/interviews`: schedule an interview, read it with its transcript, read its report."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.status_codes import HTTP_401_UNAUTHORIZED, HTTP_404_NOT_FOUND
+
+from server.api.schemas import CommentOut, InterviewCreated, InterviewIn, InterviewOut, TurnOut
+from server.auth import bearer_key, hr_guard, is_hr_key, token_matches
+from server.db.store import Store
+from server.db.tables import InterviewRow
+from server.errors import ApiError, bad_request, not_found
+from server.settings import Settings
+
+
+async def _interview(store: Store, interview_id: str) -> InterviewRow:
+    row = await store.interview(interview_id)
+    if row is None:
+        raise not_found("interview", interview_id)
+    return row
+
+
+class InterviewController(Controller):
+    path = "/v1/interviews"
+    tags = ["interviews"]  # noqa: RUF012  (Litestar reads tags as a class attribute)
+
+    @post(guards=[hr_guard])
+    async def create_interview(self, data: InterviewIn, store: Store, settings: Settings) -> InterviewCreated:
+        if await store.job(data.job_id) is None:
+            raise bad_request(f"job_id {data.job_id!r} does not exist; create it with POST /v1/jobs first")
+        if await store.candidate(data.candidate_id) is None:
+            raise bad_request(
+                f"candidate_id {data.candidate_id!r} does not exist; create it with POST /v1/candidates first"
+            )
+        row = InterviewRow(
+            id=uuid.uuid4().hex,
+            job_id=data.job_id,
+            candidate_id=data.candidate_id,
+            mode=data.mode,
+            status="scheduled",
+            candidate_token=secrets.token_urlsafe(24),
+            observer_token=secrets.token_urlsafe(24),
+            scheduled_at=data.scheduled_at,
+        )
+        await store.add_interview(row)
+        await store.audit("hr", "interview_created", row.id, mode=row.mode)
+        return InterviewCreated(
+            id=row.id,
+            job_id=row.job_id,
+            candidate_id=row.candidate_id,
+            mode=row.mode,
+            candidate_token=row.candidate_token,
+            observer_token=row.observer_token,
+            join_url=f"{settings.base_url}/join/{row.id}?token={row.candidate_token}",
+            status=row.status,
+            scheduled_at=row.scheduled_at,
+        )
+
+    @get("/{interview_id:str}", guards=[hr_guard])
+    async def get_interview(self, interview_id: str, store: Store) -> InterviewOut:
+        row = await _interview(store, interview_id)
+        turns = await store.turns(interview_id)
+        comments = await store.comments(interview_id)
+        return InterviewOut(
+            id=row.id,
+            job_id=row.job_id,
+            candidate_id=row.candidate_id,
+            mode=row.mode,
+            status=row.status,
+            transcript=[
+                TurnOut(t.seq, t.question_id, t.question_kind.value, t.question_text, t.answer, t.start, t.end)
+                for t in turns
+            ],
+            report=row.report,
+            comments=[CommentOut(c.author, c.text, c.created_at) for c in comments],
+            scheduled_at=row.scheduled_at,
+            started_at=row.started_at,
+            ended_at=row.ended_at,
+            end_reason=row.end_reason,
+        )
+
+    @get("/{interview_id:str}/report")
+    async def get_report(
+        self, request: Request[Any, Any, Any], interview_id: str, store: Store, settings: Settings,
+        token: str | None = None,
+    ) -> dict[str, Any]:
+        """HR with the API key, or the candidate with `?token=<candidate_token>`."""
+        row = await _interview(store, interview_id)
+        if not (is_hr_key(settings, bearer_key(request)) or token_matches(row.candidate_token, token)):
+            raise ApiError(
+                HTTP_401_UNAUTHORIZED, "unauthorized",
+                "send the HR API key as a bearer token, or ?token=<candidate_token> of this interview",
+            )
+        if row.report is None:
+            raise ApiError(HTTP_404_NOT_FOUND, "not_found", f"the interview has no report yet (status: {row.status})")
+        return row.report

@@ -1,0 +1,122 @@
+"""Request and response bodies of the REST API as msgspec structs: validation and OpenAPI come from these."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from msgspec import Meta, Struct
+
+NonEmpty = Annotated[str, Meta(min_length=1, max_length=200)]
+LongText = Annotated[str, Meta(max_length=20000)]
+Mode = Literal["voice", "video", "text"]
+
+
+class DimensionIn(Struct, forbid_unknown_fields=True):
+    name: NonEmpty
+    weight: float
+
+
+class QuestionIn(Struct, forbid_unknown_fields=True):
+    text: Annotated[str, Meta(min_length=1, max_length=1000)]
+    dimension: str | None = None
+
+
+class JobIn(Struct):
+    title: NonEmpty
+    description: LongText = ""
+    requirements: Annotated[list[Annotated[str, Meta(max_length=200)]], Meta(max_length=30)] = []
+    language: Literal["en", "zh"] = "en"
+    dimensions: list[DimensionIn] | None = None
+    questions: list[QuestionIn] | None = None
+    pass_threshold: float | None = None
+
+
+class DimensionOut(Struct):
+    name: str
+    weight: float
+
+
+class QuestionOut(Struct):
+    id: str
+    text: str
+    dimension: str
+
+
+class PlanOut(Struct):
+    dimensions: list[DimensionOut]
+    questions: list[QuestionOut]
+
+
+class JobOut(Struct):
+    id: str
+    title: str
+    description: str
+    requirements: list[str]
+    language: str
+    pass_threshold: float
+    plan: PlanOut
+    created_at: datetime | None
+
+
+class CandidateIn(Struct):
+    name: NonEmpty
+    email: Annotated[str, Meta(max_length=320)] | None = None
+    resume_text: LongText | None = None
+
+
+class CandidateOut(Struct):
+    id: str
+    name: str
+    email: str | None
+    resume_text: str | None
+
+
+class InterviewIn(Struct):
+    job_id: NonEmpty
+    candidate_id: NonEmpty
+    mode: Mode = "voice"
+    scheduled_at: datetime | None = None
+
+
+class InterviewCreated(Struct):
+    id: str
+    job_id: str
+    candidate_id: str
+    mode: str
+    candidate_token: str
+    observer_token: str
+    join_url: str
+    status: str
+    scheduled_at: datetime | None
+
+
+class TurnOut(Struct):
+    seq: int
+    question_id: str
+    question_kind: str
+    question: str
+    answer: str
+    start: float | None
+    end: float | None
+
+
+class CommentOut(Struct):
+    author: str
+    text: str
+    created_at: datetime | None
+
+
+class InterviewOut(Struct):
+    id: str
+    job_id: str
+    candidate_id: str
+    mode: str
+    status: str
+    transcript: list[TurnOut]
+    report: dict[str, Any] | None
+    comments: list[CommentOut]
+    scheduled_at: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    end_reason: str | None

@@ -1,0 +1,81 @@
+"""The Litestar application factory: routes, dependencies, lifespan (store, models, live sessions), errors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+
+from server.api.candidates import CandidateController
+from server.api.interviews import InterviewController
+from server.api.jobs import JobController
+from server.bus import make_channels
+from server.db.store import Store
+from server.errors import handle_http_error, handle_unexpected
+from server.runtime import Runtime
+from server.settings import Settings
+from server.stream.candidate import candidate_stream
+from server.stream.registry import LiveInterviews
+
+log = logging.getLogger(__name__)
+
+
+def _store(state: State) -> Store:
+    return state.store  # type: ignore[no-any-return]
+
+
+def _live(state: State) -> LiveInterviews:
+    return state.live  # type: ignore[no-any-return]
+
+
+def _settings(state: State) -> Settings:
+    return state.settings  # type: ignore[no-any-return]
+
+
+@get("/health", tags=["ops"])
+async def health(state: State) -> dict[str, Any]:
+    runtime: Runtime = state.runtime
+    return {"status": "ok", "live_sessions": len(state.live), "models": runtime.loaded}
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
+    """The app; pass a loaded `runtime` to share models across apps (tests), else it is loaded at start-up."""
+    channels = make_channels(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = await Store.open(settings.sqlalchemy_url)
+        own_runtime = runtime is None
+        rt = runtime or await Runtime.load(settings)
+        app.state.store = store
+        app.state.runtime = rt
+        app.state.live = LiveInterviews(store, channels, rt, settings)
+        try:
+            yield
+        finally:
+            await app.state.live.shutdown()
+            if own_runtime:
+                await rt.aclose()
+            await store.close()
+
+    return Litestar(
+        route_handlers=[JobController, CandidateController, InterviewController, candidate_stream, health],
+        dependencies={
+            "store": Provide(_store, sync_to_thread=False),
+            "live_interviews": Provide(_live, sync_to_thread=False),
+            "settings": Provide(_settings, sync_to_thread=False),
+        },
+        plugins=[channels],
+        lifespan=[lifespan],
+        state=State({"settings": settings}),
+        exception_handlers={HTTPException: handle_http_error, Exception: handle_unexpected},
+        openapi_config=OpenAPIConfig(title="Shanmian", version="1", path="/schema"),
+    )

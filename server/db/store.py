@@ -1,0 +1,173 @@
+"""The store: every read and write of jobs, candidates, interviews, turns and comments, as typed calls.
+
+Plans and reports cross this boundary as dialogue's dataclasses; rows never leave this module's callers' hands
+mutated behind their back (each call is its own transaction).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from dialogue.plan import InterviewPlan
+from dialogue.report import Report
+from dialogue.session import QuestionKind, Turn
+from server.db import migrate
+from server.db.tables import AuditRow, CandidateRow, CommentRow, InterviewRow, JobRow, TurnRow
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def plan_to_json(plan: InterviewPlan) -> dict[str, Any]:
+    return msgspec.to_builtins(plan)  # type: ignore[no-any-return]
+
+
+def plan_from_json(raw: dict[str, Any]) -> InterviewPlan:
+    return msgspec.convert(raw, InterviewPlan)
+
+
+def report_to_json(report: Report) -> dict[str, Any]:
+    return msgspec.to_builtins(report)  # type: ignore[no-any-return]
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._session = async_sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    async def open(cls, url: str) -> Store:
+        """Connects and migrates to the newest schema."""
+        kwargs: dict[str, Any] = {}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"timeout": 30}
+        engine = create_async_engine(url, **kwargs)
+        await migrate.upgrade(engine)
+        return cls(engine)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def _add(self, row: Any) -> Any:
+        async with self._session() as s, s.begin():
+            s.add(row)
+        return row
+
+    async def _get(self, kind: type[Any], key: Any) -> Any:
+        async with self._session() as s:
+            return await s.get(kind, key)
+
+    # --- jobs and candidates ---------------------------------------------------------------------------
+
+    async def add_job(self, row: JobRow) -> JobRow:
+        return await self._add(row)  # type: ignore[no-any-return]
+
+    async def job(self, job_id: str) -> JobRow | None:
+        return await self._get(JobRow, job_id)  # type: ignore[no-any-return]
+
+    async def jobs(self) -> Sequence[JobRow]:
+        async with self._session() as s:
+            return (await s.scalars(select(JobRow).order_by(JobRow.created_at.desc()))).all()
+
+    async def add_candidate(self, row: CandidateRow) -> CandidateRow:
+        return await self._add(row)  # type: ignore[no-any-return]
+
+    async def candidate(self, candidate_id: str) -> CandidateRow | None:
+        return await self._get(CandidateRow, candidate_id)  # type: ignore[no-any-return]
+
+    # --- interviews ----------------------------------------------------------------------------------
+
+    async def add_interview(self, row: InterviewRow) -> InterviewRow:
+        return await self._add(row)  # type: ignore[no-any-return]
+
+    async def interview(self, interview_id: str) -> InterviewRow | None:
+        return await self._get(InterviewRow, interview_id)  # type: ignore[no-any-return]
+
+    async def interviews(self, job_id: str | None = None) -> Sequence[InterviewRow]:
+        query = select(InterviewRow).order_by(InterviewRow.created_at.desc())
+        if job_id is not None:
+            query = query.where(InterviewRow.job_id == job_id)
+        async with self._session() as s:
+            return (await s.scalars(query)).all()
+
+    async def status_counts(self) -> dict[tuple[str, str], int]:
+        query = select(InterviewRow.job_id, InterviewRow.status, func.count()).group_by(
+            InterviewRow.job_id, InterviewRow.status
+        )
+        async with self._session() as s:
+            return {(job, status): n for job, status, n in (await s.execute(query)).all()}
+
+    async def set_status(self, interview_id: str, status: str, *, reason: str | None = None) -> None:
+        values: dict[str, Any] = {"status": status}
+        if status == "live":
+            values["started_at"] = func.coalesce(InterviewRow.started_at, now())
+        if status in ("completed", "abandoned"):
+            values["ended_at"] = now()
+            values["end_reason"] = reason
+        async with self._session() as s, s.begin():
+            await s.execute(update(InterviewRow).where(InterviewRow.id == interview_id).values(**values))
+
+    async def save_report(self, interview_id: str, report: Report) -> None:
+        async with self._session() as s, s.begin():
+            await s.execute(
+                update(InterviewRow).where(InterviewRow.id == interview_id).values(report=report_to_json(report))
+            )
+
+    # --- turns ------------------------------------------------------------------------------------------
+
+    async def add_turn(self, interview_id: str, turn: Turn) -> None:
+        """Idempotent per (interview, seq): a turn re-sent after a reconnect is not stored twice."""
+        row = TurnRow(
+            interview_id=interview_id,
+            seq=turn.seq,
+            question_id=turn.question_id,
+            main_question_id=turn.main_question_id,
+            question_kind=turn.question_kind.value,
+            question_text=turn.question_text,
+            answer=turn.answer,
+            start=turn.start,
+            end=turn.end,
+        )
+        try:
+            await self._add(row)
+        except IntegrityError:
+            pass
+
+    async def turns(self, interview_id: str) -> list[Turn]:
+        query = select(TurnRow).where(TurnRow.interview_id == interview_id).order_by(TurnRow.seq)
+        async with self._session() as s:
+            rows = (await s.scalars(query)).all()
+        return [
+            Turn(
+                seq=r.seq,
+                question_id=r.question_id,
+                main_question_id=r.main_question_id,
+                question_kind=QuestionKind(r.question_kind),
+                question_text=r.question_text,
+                answer=r.answer,
+                start=r.start,
+                end=r.end,
+            )
+            for r in rows
+        ]
+
+    # --- comments and audit -------------------------------------------------------------------------
+
+    async def add_comment(self, interview_id: str, author: str, text: str) -> CommentRow:
+        return await self._add(CommentRow(interview_id=interview_id, author=author, text=text))  # type: ignore[no-any-return]
+
+    async def comments(self, interview_id: str) -> Sequence[CommentRow]:
+        query = select(CommentRow).where(CommentRow.interview_id == interview_id).order_by(CommentRow.id)
+        async with self._session() as s:
+            return (await s.scalars(query)).all()
+
+    async def audit(self, actor: str, action: str, interview_id: str | None = None, **detail: Any) -> None:
+        await self._add(AuditRow(interview_id=interview_id, actor=actor, action=action, detail=detail or None))

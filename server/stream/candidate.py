@@ -1,0 +1,246 @@
+"""The candidate stream (PROTOCOL.md section 2): hello, then typed answers or audio, questions back.
+
+Every frame, valid or not, gets a clear answer; nothing a client sends ends the session unless `closed` follows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from litestar import WebSocket, websocket
+from litestar.exceptions import WebSocketDisconnect
+
+from dialogue.session import AnswerFinished, CandidateEnded, RepeatAsked, RephraseAsked, SessionEvent
+from server.auth import token_matches
+from server.db.store import Store
+from server.settings import Settings
+from server.stream.live import LiveInterview, SessionClosed
+from server.stream.messages import (
+    AnswerMsg,
+    BadMessage,
+    ClosedOut,
+    End,
+    ErrorOut,
+    Hello,
+    Out,
+    Ping,
+    Pong,
+    Ready,
+    Repeat,
+    Rephrase,
+    decode_candidate,
+    encode,
+)
+from server.stream.registry import LiveInterviews
+
+log = logging.getLogger(__name__)
+
+CLOSE_NORMAL = 1000
+CLOSE_POLICY = 1008
+
+
+class CandidateSocket:
+    """A WebSocket as a CandidateLink; sends never raise into the session."""
+
+    def __init__(self, socket: WebSocket[Any, Any, Any]) -> None:
+        self.socket = socket
+        self.open = True
+
+    async def send_text(self, data: str) -> None:
+        if self.open:
+            await self.socket.send_text(data)
+
+    async def send(self, message: Out) -> None:
+        await self.send_text(encode(message))
+
+    async def error(self, code: str, message: str) -> None:
+        await self.send(ErrorOut(code=code, message=message))
+
+    async def close(self, reason: str) -> None:
+        """Close with `closed` first, as the protocol promises."""
+        if not self.open:
+            return
+        with contextlib.suppress(Exception):
+            await self.send(ClosedOut(reason=reason))
+        self.open = False
+        with contextlib.suppress(Exception):
+            await self.socket.close(code=CLOSE_NORMAL, reason=reason[:120])
+
+    async def fail(self, code: str, message: str) -> None:
+        with contextlib.suppress(Exception):
+            await self.error(code, message)
+        await self.close(code)
+
+
+class CandidateStream:
+    """One candidate connection: the hello handshake, then the receive loop feeding the live interview."""
+
+    def __init__(self, conn: CandidateSocket, settings: Settings) -> None:
+        self.conn = conn
+        self.settings = settings
+        self.live: LiveInterview | None = None
+        self.hello: Hello | None = None
+        self._events: asyncio.Queue[SessionEvent] = asyncio.Queue()
+
+    async def receive(self) -> str | bytes:
+        event = await self.conn.socket.receive()
+        if event["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(detail="disconnected")
+        if event.get("bytes") is not None:
+            return event["bytes"]  # type: ignore[no-any-return]
+        return event.get("text") or ""
+
+    async def await_hello(self) -> Hello | None:
+        try:
+            async with asyncio.timeout(self.settings.hello_timeout_s):
+                while True:
+                    frame = await self.receive()
+                    if isinstance(frame, bytes):
+                        await self.conn.error("bad_message", "send the hello message before any audio")
+                        continue
+                    try:
+                        message = self._decode(frame)
+                    except BadMessage as exc:
+                        await self.conn.error(exc.code, str(exc))
+                        continue
+                    if isinstance(message, Ping):
+                        await self.conn.send(Pong())
+                    elif not isinstance(message, Hello):
+                        await self.conn.error("bad_message", f"the first message must be hello, not {message_type(message)}")
+                    elif (problem := self._hello_problem(message)) is not None:
+                        await self.conn.error("unsupported_audio", problem)
+                    else:
+                        return message
+        except TimeoutError:
+            await self.conn.fail("bad_message", f"no hello within {self.settings.hello_timeout_s:.0f} s")
+        return None
+
+    def _decode(self, frame: str) -> Any:
+        if len(frame.encode()) > self.settings.max_message_bytes:
+            raise BadMessage(f"the message is larger than {self.settings.max_message_bytes} bytes", "too_large")
+        return decode_candidate(frame)
+
+    def _hello_problem(self, hello: Hello) -> str | None:
+        if hello.mode == "text":
+            return None
+        if hello.audio is None:
+            return f"mode {hello.mode!r} needs \"audio\": {{\"encoding\": \"pcm_s16le\", \"sample_rate\": 16000, \"channels\": 1}}"
+        return "voice mode is not available on this server yet; use mode \"text\""
+
+    async def run(self, live: LiveInterview) -> None:
+        self.live = live
+        worker = asyncio.create_task(self._work())
+        try:
+            while True:
+                frame = await self.receive()
+                if isinstance(frame, bytes):
+                    await self._audio(frame)
+                    continue
+                try:
+                    message = self._decode(frame)
+                except BadMessage as exc:
+                    await self.conn.error(exc.code, str(exc))
+                    continue
+                await self._dispatch(message)
+                if live.finished:
+                    break
+        finally:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+
+    async def _audio(self, frame: bytes) -> None:
+        assert self.hello is not None
+        if self.hello.mode == "text":
+            await self.conn.error(
+                "bad_message", "binary audio frames are only accepted in voice or video mode; this session is text"
+            )
+
+    async def _dispatch(self, message: Any) -> None:
+        match message:
+            case Ping():
+                await self.conn.send(Pong())
+            case Hello():
+                await self.conn.error("bad_message", "hello was already received; send it once per connection")
+            case AnswerMsg(text=text):
+                if not text.strip():
+                    await self.conn.error("bad_message", "the answer is empty")
+                elif len(text) > self.settings.max_text_chars:
+                    await self.conn.error(
+                        "too_large", f"the answer is {len(text)} characters; the limit is {self.settings.max_text_chars}"
+                    )
+                else:
+                    self._events.put_nowait(AnswerFinished(text))
+            case Rephrase():
+                self._events.put_nowait(RephraseAsked())
+            case Repeat():
+                self._events.put_nowait(RepeatAsked())
+            case End():
+                self._events.put_nowait(CandidateEnded())
+
+    async def _work(self) -> None:
+        """Session events in order, off the receive loop, so a ping is answered while the model works."""
+        assert self.live is not None
+        while True:
+            event = await self._events.get()
+            try:
+                await self.live.submit(event)
+            except SessionClosed:
+                await self.conn.error("session_closed", "the interview has ended")
+            except Exception:
+                log.exception("interview %s: failed to handle %s", self.live.interview_id, event)
+                await self.conn.error("internal", "the server failed to handle that message; please try again")
+            if self.live.finished:
+                await self.conn.close("completed")
+                return
+
+
+def message_type(message: Any) -> str:
+    return type(message).__struct_config__.tag  # type: ignore[no-any-return]
+
+
+@websocket("/v1/interviews/{interview_id:str}/stream")
+async def candidate_stream(
+    socket: WebSocket[Any, Any, Any],
+    interview_id: str,
+    store: Store,
+    live_interviews: LiveInterviews,
+    settings: Settings,
+    token: str | None = None,
+) -> None:
+    await socket.accept()
+    conn = CandidateSocket(socket)
+    row = await store.interview(interview_id)
+    if row is None:
+        await conn.fail("not_found", f"no interview with id {interview_id!r}")
+        return
+    if not token_matches(row.candidate_token, token):
+        await conn.fail("unauthorized", "the token is missing or not this interview's candidate token")
+        return
+    if row.status in ("completed", "abandoned"):
+        await conn.fail("session_closed", f"this interview is {row.status}; it cannot be joined again")
+        return
+    stream = CandidateStream(conn, settings)
+    live: LiveInterview | None = None
+    try:
+        hello = await stream.await_hello()
+        if hello is None:
+            return
+        stream.hello = hello
+        live = await live_interviews.open(row)
+        if live.finished:
+            await conn.fail("session_closed", "this interview has ended")
+            return
+        resumed = await live.attach(conn)
+        await live.emit(Ready(session_id=row.id, resumed=resumed))
+        await live.begin()
+        await stream.run(live)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        conn.open = False
+        if live is not None:
+            await live.detach(conn)

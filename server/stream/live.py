@@ -1,0 +1,178 @@
+"""A live interview in this process: its interviewer, its clock, and where each of its events goes.
+
+Events go to the candidate's socket (if one is attached), to the interview's channel (observers on any node)
+and, for turns and reports, to the database before anything that depends on them is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+from litestar.channels import ChannelsPlugin
+
+from dialogue.interviewer import (
+    InterviewClosed,
+    Interviewer,
+    InterviewerEvent,
+    QuestionAsked,
+    ReportReady,
+    TurnRecorded,
+)
+from dialogue.plan import InterviewPlan
+from dialogue.session import SessionEvent
+from server.bus import channel_name
+from server.db.store import Store, report_to_json
+from server.stream.messages import (
+    CandidateJoined,
+    CandidateLeft,
+    ClosedOut,
+    Out,
+    QuestionOut,
+    ReportOut,
+    encode,
+)
+
+log = logging.getLogger(__name__)
+
+
+class CandidateLink(Protocol):
+    """The transport a candidate is attached by (WebSocket or WebRTC data channel)."""
+
+    async def send_text(self, data: str) -> None: ...
+
+    async def close(self, reason: str) -> None: ...
+
+
+class SessionClosed(RuntimeError):
+    """The interview has ended; nothing more can be said in it."""
+
+
+class LiveInterview:
+    def __init__(
+        self,
+        interview_id: str,
+        plan: InterviewPlan,
+        interviewer: Interviewer,
+        *,
+        store: Store,
+        channels: ChannelsPlugin,
+        grace_s: float,
+        on_end: Callable[[LiveInterview], None],
+    ) -> None:
+        self.interview_id = interview_id
+        self.plan = plan
+        self.interviewer = interviewer
+        self.store = store
+        self.channels = channels
+        self.grace_s = grace_s
+        self._on_end = on_end
+        self._t0 = time.monotonic()
+        self._seq = 0
+        self._lock = asyncio.Lock()
+        self._grace: asyncio.Task[None] | None = None
+        self.link: CandidateLink | None = None
+        self.last_question: QuestionOut | None = None
+        self.started = False
+        self.finished = False
+
+    def clock(self) -> float:
+        return round(time.monotonic() - self._t0, 3)
+
+    async def emit(self, message: Out, *, to_candidate: bool = True, to_observers: bool = True) -> None:
+        """Stamp the message with the session clock and its place in the stream, then deliver it."""
+        message.t = self.clock()
+        if to_observers:
+            self._seq += 1
+            message.seq = self._seq
+        data = encode(message)
+        if to_candidate and self.link is not None:
+            try:
+                await self.link.send_text(data)
+            except Exception as exc:  # a dead socket is the transport's to notice; the session goes on
+                log.info("interview %s: could not send to the candidate: %s", self.interview_id, exc)
+        if to_observers:
+            self.channels.publish(data.encode(), channel_name(self.interview_id))
+
+    async def send_to_candidate(self, message: Out) -> None:
+        await self.emit(message, to_observers=False)
+
+    # --- the candidate's connection --------------------------------------------------------------------
+
+    async def attach(self, link: CandidateLink) -> bool:
+        """Attach a candidate connection; an older one is closed. Returns True when resuming a started session."""
+        if self._grace is not None:
+            self._grace.cancel()
+            self._grace = None
+        previous, self.link = self.link, link
+        if previous is not None and previous is not link:
+            with contextlib.suppress(Exception):
+                await previous.close("replaced by a newer connection with the same token")
+        await self.emit(CandidateJoined(), to_candidate=False)
+        return self.started
+
+    async def detach(self, link: CandidateLink) -> None:
+        if self.link is not link:
+            return
+        self.link = None
+        if self.finished:
+            return
+        await self.emit(CandidateLeft(), to_candidate=False)
+        self._grace = asyncio.create_task(self._abandon_after_grace())
+
+    async def _abandon_after_grace(self) -> None:
+        await asyncio.sleep(self.grace_s)
+        async with self._lock:
+            if self.finished or self.link is not None:
+                return
+            self.finished = True
+        log.info("interview %s abandoned: no reconnect within %.0f s", self.interview_id, self.grace_s)
+        await self.store.set_status(self.interview_id, "abandoned", reason="candidate_left")
+        await self.emit(ClosedOut(reason="abandoned"), to_candidate=False)
+        self._on_end(self)
+
+    # --- the conversation ---------------------------------------------------------------------------------
+
+    async def begin(self) -> None:
+        """Ask the first question, or, for a resumed session, the current one again."""
+        async with self._lock:
+            if not self.started:
+                self.started = True
+                await self.store.set_status(self.interview_id, "live")
+                await self._apply(self.interviewer.start())
+            elif self.last_question is not None:
+                await self.emit(self.last_question)
+
+    async def submit(self, event: SessionEvent) -> None:
+        async with self._lock:
+            if self.finished:
+                raise SessionClosed("the interview has ended")
+            await self._apply(await self.interviewer.handle(event))
+
+    async def _apply(self, events: Iterable[InterviewerEvent]) -> None:
+        for event in events:
+            match event:
+                case TurnRecorded(turn):
+                    await self.store.add_turn(self.interview_id, turn)
+                case QuestionAsked(q):
+                    self.last_question = QuestionOut(
+                        question_id=q.question_id, text=q.text, kind=q.kind.value, index=q.index,
+                        total=q.total, language=self.plan.language,
+                    )
+                    await self.emit(self.last_question)
+                case ReportReady(report):
+                    await self.store.save_report(self.interview_id, report)
+                    await self.emit(ReportOut(report=report_to_json(report)))
+                case InterviewClosed(reason):
+                    self.finished = True
+                    await self.store.set_status(self.interview_id, "completed", reason=reason)
+                    await self.emit(ClosedOut(reason=reason))
+                    self._on_end(self)
+
+    async def shutdown(self) -> None:
+        if self._grace is not None:
+            self._grace.cancel()

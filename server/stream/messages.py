@@ -1,0 +1,174 @@
+"""The stream's JSON messages as msgspec structs: what clients may send, what the server sends.
+
+Decoding a client frame gives one typed message or a `BadMessage` with an error a person can act on.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+
+class AudioSpec(Struct, forbid_unknown_fields=False):
+    encoding: str = "pcm_s16le"
+    sample_rate: int = 16000
+    channels: int = 1
+
+
+class Hello(Struct, tag="hello", tag_field="type"):
+    mode: Literal["voice", "text", "video"] = "voice"
+    audio: AudioSpec | None = None
+    consent: bool | None = None
+
+
+class AnswerMsg(Struct, tag="answer", tag_field="type"):
+    text: str
+
+
+class Rephrase(Struct, tag="rephrase", tag_field="type"):
+    pass
+
+
+class Repeat(Struct, tag="repeat", tag_field="type"):
+    pass
+
+
+class End(Struct, tag="end", tag_field="type"):
+    pass
+
+
+class Ping(Struct, tag="ping", tag_field="type"):
+    pass
+
+
+class CommentMsg(Struct, tag="comment", tag_field="type"):
+    text: Annotated[str, Meta(max_length=4000)]
+
+
+CandidateMessage = Hello | AnswerMsg | Rephrase | Repeat | End | Ping
+CANDIDATE_TYPES = ("hello", "answer", "rephrase", "repeat", "end", "ping")
+ObserverMessage = CommentMsg | Ping
+OBSERVER_TYPES = ("comment", "ping")
+
+
+class BadMessage(ValueError):
+    """A client frame that is not a valid message; `code` is the protocol's error code."""
+
+    def __init__(self, message: str, code: str = "bad_message") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+_candidate_decoder = msgspec.json.Decoder(CandidateMessage)
+_observer_decoder = msgspec.json.Decoder(ObserverMessage)
+
+
+def _decode(data: str, decoder: msgspec.json.Decoder[Any], allowed: tuple[str, ...]) -> Any:
+    try:
+        raw = msgspec.json.decode(data)
+    except msgspec.DecodeError:
+        raise BadMessage("the frame is not valid JSON; text frames carry one JSON object") from None
+    if not isinstance(raw, dict):
+        raise BadMessage("a message must be a JSON object with a \"type\"")
+    kind = raw.get("type")
+    if not isinstance(kind, str):
+        raise BadMessage(f"the message has no \"type\"; expected one of: {', '.join(allowed)}")
+    if kind not in allowed:
+        raise BadMessage(f"unknown message type {kind!r}; expected one of: {', '.join(allowed)}")
+    try:
+        return decoder.decode(data)
+    except msgspec.ValidationError as exc:
+        raise BadMessage(f"invalid {kind!r} message: {exc}") from None
+
+
+def decode_candidate(data: str) -> CandidateMessage:
+    return _decode(data, _candidate_decoder, CANDIDATE_TYPES)  # type: ignore[no-any-return]
+
+
+def decode_observer(data: str) -> ObserverMessage:
+    return _decode(data, _observer_decoder, OBSERVER_TYPES)  # type: ignore[no-any-return]
+
+
+# --- server to client ------------------------------------------------------------------------------------
+
+
+class Out(Struct, tag_field="type", kw_only=True):
+    t: float = 0.0
+    seq: int = 0  # position in the interview's event stream: observers and reconnecting clients dedupe by it
+
+
+class Ready(Out, tag="ready"):
+    session_id: str
+    resumed: bool = False
+
+
+class QuestionOut(Out, tag="question"):
+    question_id: str
+    text: str
+    kind: str
+    index: int
+    total: int
+    language: str = "en"
+
+
+class SpeechStartedOut(Out, tag="speech_started"):
+    pass
+
+
+class SpeechStoppedOut(Out, tag="speech_stopped"):
+    pass
+
+
+class TranscriptOut(Out, tag="transcript"):
+    final: bool
+    text: str
+    start: float
+    end: float
+
+
+class TurnEndOut(Out, tag="turn_end"):
+    text: str
+
+
+class ReportOut(Out, tag="report"):
+    report: dict[str, Any]
+
+
+class ClosedOut(Out, tag="closed"):
+    reason: str
+
+
+class Pong(Out, tag="pong"):
+    pass
+
+
+class ErrorOut(Out, tag="error"):
+    code: str
+    message: str
+
+
+class CandidateJoined(Out, tag="candidate_joined"):
+    pass
+
+
+class CandidateLeft(Out, tag="candidate_left"):
+    pass
+
+
+class CommentOut(Out, tag="comment"):
+    author: str
+    text: str
+
+
+ServerMessage = (
+    Ready | QuestionOut | SpeechStartedOut | SpeechStoppedOut | TranscriptOut | TurnEndOut | ReportOut
+    | ClosedOut | Pong | ErrorOut | CandidateJoined | CandidateLeft | CommentOut
+)
+
+_encoder = msgspec.json.Encoder()
+
+
+def encode(message: Out) -> str:
+    return _encoder.encode(message).decode()
