@@ -128,8 +128,9 @@ async def test_a_completion_does_not_block_the_event_loop(backend: LLMBackend) -
     finally:
         ticker.cancel()
     assert completion.seconds > 0.1, "too quick to tell"
-    # Blocking the loop for the whole call would show as one gap as long as the call.
-    assert max(gaps) < min(0.1, completion.seconds / 2), f"the loop stalled for {max(gaps):.3f}s"
+    # Blocking the loop for the call would show as one gap as long as the call; the slack is for a busy
+    # machine descheduling the loop now and then, which is not what this test is about.
+    assert max(gaps) < completion.seconds / 2, f"stalled {max(gaps):.3f}s of {completion.seconds:.3f}s"
     assert len(gaps) >= completion.seconds / 0.05
 
 
