@@ -68,6 +68,8 @@ class ASRConfig:
     # 30 s 0.150 at 2.5x the encoder time.
     pad_s: float = 1.0
     min_window_s: float = 10.0
+    # Partials are re-decoded every ~0.5 s: a smaller floor keeps their encoder cost (whisper-base for zh) low.
+    partial_min_window_s: float = 4.0
     full_window: bool = False  # True: pad every window to 30 s, as `WhisperModel.transcribe` does (for A/B)
     max_partial_queue: int = 8  # partial requests waiting beyond this are refused (the caller just skips one)
     partial_max_wait_s: float = 1.0  # a partial that waited longer than this is stale: dropped, not decoded
@@ -359,9 +361,7 @@ class ASREngine:
                     path = resolve_model_path(self.config.models[language])
                     t0 = time.monotonic()
                     m = _LoadedModel(path, self.config, language)
-                    log.info(
-                        "loaded ASR model for %s from %s in %.1fs", language, path, time.monotonic() - t0
-                    )
+                    log.info("loaded ASR model for %s from %s in %.1fs", language, path, time.monotonic() - t0)
                     self._models[language] = m
         return m
 
@@ -374,11 +374,9 @@ class ASREngine:
         t0 = time.monotonic()
         feats = [m.features(r.audio)[:, :-1] for r in batch]  # the last frame is the extractor's padding
         longest = max(f.shape[1] for f in feats)
-        frames = (
-            _MAX_FRAMES
-            if cfg.full_window
-            else min(_MAX_FRAMES, max(longest + int(cfg.pad_s * 100), int(cfg.min_window_s * 100)))
-        )
+        floor = cfg.min_window_s if batch[0].final else cfg.partial_min_window_s
+        frames = max(longest + int(cfg.pad_s * 100), int(floor * 100))
+        frames = _MAX_FRAMES if cfg.full_window else min(_MAX_FRAMES, frames)
         x = np.zeros((len(batch), m.n_mels, frames), np.float32)
         for i, f in enumerate(feats):
             n = min(frames, f.shape[1])
@@ -416,9 +414,7 @@ class ASREngine:
             if lang == "zh":
                 text = to_simplified(text)
             out.append(
-                Transcript(
-                    text, lang, len(r.audio) / SAMPLE_RATE, no_speech, avg_logprob, len(batch), compute_s
-                )
+                Transcript(text, lang, len(r.audio) / SAMPLE_RATE, no_speech, avg_logprob, len(batch), compute_s)
             )
         with self._lock:
             self.stats.batches += 1
@@ -435,9 +431,7 @@ class ASREngine:
         """
         import ctranslate2
 
-        encoded = m.ct2.encode(
-            ctranslate2.StorageView.from_array(np.ascontiguousarray(features)), to_cpu=False
-        )
+        encoded = m.ct2.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(features)), to_cpu=False)
         res = m.ct2.generate(
             encoded, [prompt], beam_size=max(2, self.config.beam_size), max_length=max_length,
             no_repeat_ngram_size=3, suppress_blank=True, suppress_tokens=m.suppress,
@@ -446,7 +440,5 @@ class ASREngine:
 
     @staticmethod
     def _prompt_tokens(m: _LoadedModel, prompt: str) -> list[int]:
-        previous = (
-            m.tokenizer.encode(" " + prompt.strip())[-(_MAX_LENGTH // 2 - 1) :] if prompt.strip() else []
-        )
+        previous = m.tokenizer.encode(" " + prompt.strip())[-(_MAX_LENGTH // 2 - 1) :] if prompt.strip() else []
         return list(m.whisper.get_prompt(m.tokenizer, previous, without_timestamps=True))

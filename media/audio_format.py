@@ -41,13 +41,10 @@ class AudioFormat:
             or not (MIN_RATE <= self.sample_rate <= MAX_RATE)
         ):
             raise UnsupportedAudio(
-                f"sample_rate {self.sample_rate!r} is not supported; "
-                f"use an integer from {MIN_RATE} to {MAX_RATE} Hz"
+                f"sample_rate {self.sample_rate!r} is not supported; use an integer from {MIN_RATE} to {MAX_RATE} Hz"
             )
         if self.channels not in (1, 2) or isinstance(self.channels, bool):
-            raise UnsupportedAudio(
-                f"channels {self.channels!r} is not supported; send 1 (mono) or 2 (stereo)"
-            )
+            raise UnsupportedAudio(f"channels {self.channels!r} is not supported; send 1 (mono) or 2 (stereo)")
         return self
 
     @property

@@ -39,14 +39,10 @@ class EndpointingConfig:
 
     vad_threshold: float = 0.5  # Silero probability at or above which a window is speech
     vad_neg_threshold: float = 0.35  # below this a window is silence (hysteresis between the two)
-    min_speech_s: float = (
-        0.096  # speech this long (3 windows) before SpeechStarted; shorter blips are ignored
-    )
+    min_speech_s: float = 0.096  # speech this long (3 windows) before SpeechStarted; shorter blips are ignored
     preroll_s: float = 0.2  # audio kept before the detected onset, so the first phoneme reaches ASR
     speculate_after_s: float = 0.15  # silence after which the segment's final ASR pass starts, speculatively
-    segment_pause_s: float = (
-        0.45  # silence that closes a speech segment (its final is emitted, SpeechStopped)
-    )
+    segment_pause_s: float = 0.45  # silence that closes a speech segment (its final is emitted, SpeechStopped)
     max_segment_s: float = 14.0  # a segment longer than this is cut at its quietest recent window
     complete_silence_s: float = 0.5  # end the turn after this silence when the words read as finished
     unsure_silence_s: float = 1.0  # ... when they give no clue
@@ -71,11 +67,7 @@ class EndpointingConfig:
         Mandarin TTS and speakers pause longer between clauses (0.5–0.6 s measured in the zh fixtures against
         ≤ 0.42 s in en), and Whisper often drops zh punctuation, so zh waits a little longer before ending.
         """
-        base = (
-            cls()
-            if language != "zh"
-            else cls(segment_pause_s=0.5, complete_silence_s=0.75, unsure_silence_s=1.1)
-        )
+        base = cls() if language != "zh" else cls(segment_pause_s=0.5, complete_silence_s=0.75, unsure_silence_s=1.1)
         return replace(base, **overrides) if overrides else base  # type: ignore[arg-type]
 
     def silence_needed(self, completeness: Completeness) -> float:

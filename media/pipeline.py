@@ -64,9 +64,7 @@ class _Segment:
     partial: cf.Future[Transcript] | None = None
     partial_asked_at: int = 0  # windows in the segment when a partial was last asked for
     prev_hyp: list[str] = field(default_factory=list)
-    stable: list[str] = field(
-        default_factory=list
-    )  # LocalAgreement-2 prefix: agreed by two passes, never retracted
+    stable: list[str] = field(default_factory=list)  # LocalAgreement-2 prefix: agreed by two passes, never retracted
     last_partial: str = ""
     text: str | None = None  # the final text, once known
     emitted: bool = False
@@ -202,10 +200,7 @@ class AudioPipeline:
             self._windows_done += 1
             await self._on_window(win, float(p))
         # Back-pressure (a): a flood of short segments must not queue unbounded ASR work and audio.
-        while (
-            sum(1 for s in self._closed_segs if s.final is not None and not s.final.done())
-            > self.max_pending_finals
-        ):
+        while sum(1 for s in self._closed_segs if s.final is not None and not s.final.done()) > self.max_pending_finals:
             oldest = next(s for s in self._closed_segs if s.final is not None and not s.final.done())
             await self._wait(oldest)
 
@@ -348,9 +343,7 @@ class AudioPipeline:
         """Emits finals in time order: a finished later segment waits for an earlier one still in the
         engine.
         """
-        while (
-            self._closed_segs and self._closed_segs[0].final is not None and self._closed_segs[0].final.done()
-        ):
+        while self._closed_segs and self._closed_segs[0].final is not None and self._closed_segs[0].final.done():
             seg = self._closed_segs.popleft()
             fut = seg.final
             assert fut is not None
@@ -365,9 +358,7 @@ class AudioPipeline:
             if seg.text:
                 self._committed.append(seg.text)
                 del self._committed[:-8]
-                self._emit(
-                    TranscriptFinal(text=seg.text, start=round(seg.start, 3), end=round(seg.speech_end, 3))
-                )
+                self._emit(TranscriptFinal(text=seg.text, start=round(seg.start, 3), end=round(seg.speech_end, 3)))
 
     async def _wait(self, seg: _Segment) -> None:
         if seg.final is not None:

@@ -38,18 +38,14 @@ class SileroVad:
         self.session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
         names = [i.name for i in self.session.get_inputs()]
         if names != ["input", "h", "c"]:
-            raise ValueError(
-                f"{path} is not a Silero VAD v6 ONNX model (inputs {names}, expected input, h, c)"
-            )
+            raise ValueError(f"{path} is not a Silero VAD v6 ONNX model (inputs {names}, expected input, h, c)")
         self._lock = threading.Lock()  # only guards `calls`, a counter the bench reads
         self.calls = 0
 
     def stream(self) -> VadStream:
         return VadStream(self)
 
-    def run(
-        self, rows: np.ndarray, h: np.ndarray, c: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def run(self, rows: np.ndarray, h: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         probs, hn, cn = self.session.run(None, {"input": rows, "h": h, "c": c})
         with self._lock:
             self.calls += 1
@@ -73,11 +69,7 @@ class VadStream:
         """Feeds 16 kHz float32 samples; returns (windows [n, 512], speech probability [n]) for each
         completed window.
         """
-        buf = (
-            np.concatenate([self._pending, audio.astype(np.float32, copy=False)])
-            if len(self._pending)
-            else audio
-        )
+        buf = np.concatenate([self._pending, audio.astype(np.float32, copy=False)]) if len(self._pending) else audio
         n = len(buf) // WINDOW
         windows = np.ascontiguousarray(buf[: n * WINDOW], dtype=np.float32).reshape(n, WINDOW)
         self._pending = np.array(buf[n * WINDOW :], dtype=np.float32)
