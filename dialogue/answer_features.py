@@ -29,15 +29,21 @@ _EN_RESULT = re.compile(
     r"finally|afterwards|cut|reduced|improved|increased|decreased|dropped|saved|launched|delivered|handled|"
     r"achieved|grew|shipped|on time|no data loss|zero downtime|faster|fewer)\b"
 )
-_ZH_SITUATION = re.compile(r"(在.{0,8}(公司|项目|团队|时候|期间)|当时|有一次|之前|背景|任务是|负责|挑战|遇到|面临|需要)")
-_ZH_ACTION = re.compile(r"(我们?(带领|引入|采用|设计|实现|优化|重构|拆分|搭建|编写|排查|分析|推动|组织|制定|使用|增加|加入|做了|决定))")
+_ZH_SITUATION = re.compile(
+    r"(在.{0,8}(公司|项目|团队|时候|期间)|当时|有一次|之前|背景|任务是|负责|挑战|遇到|面临|需要)"
+)
+_ZH_ACTION = re.compile(
+    r"(我们?(带领|引入|采用|设计|实现|优化|重构|拆分|搭建|编写|排查|分析|推动|组织|制定|使用|增加|加入|做了|决定))"
+)
 _ZH_RESULT = re.compile(r"(结果|最后|最终|缩短|提高|提升|降低|减少|增长|节省|按时|成功|上线|沿用|效果|达到)")
 
 _NUMBER = re.compile(
     r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|"
     r"thousand|million|billion|half|double|twice|percent)\b|[一二两三四五六七八九十百千万亿半倍]"
 )
-_OUTCOME = re.compile(r"\b(cut|reduced|improved|increased|saved|handled|launched|faster|no data loss)\b|缩短|提高|降低|减少|提升")
+_OUTCOME = re.compile(
+    r"\b(cut|reduced|improved|increased|saved|handled|launched|faster|no data loss)\b|缩短|提高|降低|减少|提升"
+)
 # Proper nouns and tech spellings: words a speaker capitalises mid-sentence, or written with + # . digits.
 _NAMED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][A-Za-z0-9+#.]*[A-Za-z0-9+#]|\b[a-z]+[+#]+|[A-Za-z]+\.js\b")
 _VAGUE = re.compile(
@@ -62,7 +68,8 @@ class AnswerFeatures:
 def star_elements(text: str, language: Language) -> frozenset[str]:
     lowered = text.lower().replace("’", "'")
     patterns = (
-        (_ZH_SITUATION, _ZH_ACTION, _ZH_RESULT) if language == "zh" and han_chars(text)
+        (_ZH_SITUATION, _ZH_ACTION, _ZH_RESULT)
+        if language == "zh" and han_chars(text)
         else (_EN_SITUATION, _EN_ACTION, _EN_RESULT)
     )
     return frozenset(name for name, p in zip(STAR_ELEMENTS, patterns, strict=True) if p.search(lowered))
@@ -96,7 +103,9 @@ def length_score(text: str, language: Language) -> float:
 
 
 # Requirement boilerplate that says how much, not what: 熟练掌握Spring Boot is about Spring Boot.
-_ZH_REQUIREMENT_FILLER = re.compile(r"熟练掌握|熟练|掌握|熟悉|精通|了解|具备|具有|良好的?|项目经验|相关经验|经验|能力强|能力|优秀的?|有")
+_ZH_REQUIREMENT_FILLER = re.compile(
+    r"熟练掌握|熟练|掌握|熟悉|精通|了解|具备|具有|良好的?|项目经验|相关经验|经验|能力强|能力|优秀的?|有"
+)
 
 
 def requirement_terms(requirement: str, language: Language) -> set[str]:

@@ -36,17 +36,17 @@ _ZH_REPHRASE = re.compile(
 )
 
 
-def detect_intent(text: str, language: Language) -> Intent | None:
+def detect_intent(text: str, language: Language | None = None) -> Intent | None:
     """The request in `text`, if it is one; repeat wins when both cues appear ("repeat it, I didn't understand")."""
+    # Either language's request is understood in both interviews: candidates switch languages to ask.
     lowered = text.lower().replace("’", "'")
-    if language == "zh":
+    if han_chars(text):
         if len(han_chars(text)) > _MAX_ZH_CHARS:
             return None
         if _ZH_REPEAT.search(text):
             return Intent.REPEAT
         if _ZH_REPHRASE.search(text):
             return Intent.REPHRASE
-        # A Chinese interview can still hear an English request.
     if len(words(lowered)) > _MAX_EN_WORDS or not words(lowered):
         return None
     if _EN_REPEAT.search(lowered):

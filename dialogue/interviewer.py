@@ -5,7 +5,7 @@ Async at the edge (model calls); emits typed events the server turns into protoc
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from dialogue.follow_up import FollowUpPolicy
 from dialogue.llm.base import LLMBackend
@@ -72,13 +72,11 @@ class InterviewerModels:
     wording: LLMBackend | None = None
     judge: LLMBackend | None = None
     relevance: RelevanceFn | None = None
-    wording_config: WordingConfig = WordingConfig()
+    wording_config: WordingConfig = field(default_factory=WordingConfig)
 
 
 class Interviewer:
-    def __init__(
-        self, plan: InterviewPlan, models: InterviewerModels, policy: FollowUpPolicy | None = None
-    ) -> None:
+    def __init__(self, plan: InterviewPlan, models: InterviewerModels, policy: FollowUpPolicy | None = None) -> None:
         self.plan = plan
         self.models = models
         self.session = InterviewSession(plan, policy)

@@ -121,9 +121,7 @@ def _overlap(a: str, b: str, language: Language) -> int:
 def _best_dimension(text: str, dimensions: tuple[Dimension, ...], language: Language, taken: list[str]) -> str:
     """The dimension whose name shares the most meaning with the question; else communication, which every
     answer shows, or failing that the least-asked dimension."""
-    best = max(
-        ((_overlap(text, d.name, language), -taken.count(d.name), -i, d.name) for i, d in enumerate(dimensions))
-    )
+    best = max(((_overlap(text, d.name, language), -taken.count(d.name), -i, d.name) for i, d in enumerate(dimensions)))
     if best[0] > 0:
         return best[3]
     if COMMUNICATION[language] in (d.name for d in dimensions):
@@ -135,8 +133,11 @@ def _generated_questions(req: Requisition, dimensions: tuple[Dimension, ...]) ->
     """STAR questions from templates, one per dimension (communication is judged across all answers)."""
     p = phrases(req.language)
     communication = COMMUNICATION[req.language]
-    out = [QuestionSpec(p.question_for_requirement.format(topic=d.name), d.name)
-           for d in dimensions if d.name != communication]
+    out = [
+        QuestionSpec(p.question_for_requirement.format(topic=d.name), d.name)
+        for d in dimensions
+        if d.name != communication
+    ]
     if not out:
         out.append(QuestionSpec(p.question_general.format(title=req.title), dimensions[0].name))
     return out

@@ -9,9 +9,10 @@ import re
 from functools import cache
 from importlib import resources
 from string import Template
+from typing import cast
 
 from dialogue.language import Language
-from dialogue.llm.base import ChatMessage
+from dialogue.llm.base import ChatMessage, Role
 
 _SECTION = re.compile(r"^### (system|user|assistant)\s*$", re.MULTILINE)
 
@@ -21,7 +22,7 @@ class PromptError(LookupError):
 
 
 @cache
-def _template(task: str, language: Language) -> tuple[tuple[str, Template], ...]:
+def _template(task: str, language: Language) -> tuple[tuple[Role, Template], ...]:
     try:
         text = resources.files("prompts").joinpath(language, f"{task}.txt").read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -29,7 +30,9 @@ def _template(task: str, language: Language) -> tuple[tuple[str, Template], ...]
     parts = _SECTION.split(text)
     if len(parts) < 3 or parts[0].strip():
         raise PromptError(f"prompts/{language}/{task}.txt must start with a '### system' or '### user' line")
-    return tuple((role, Template(body.strip())) for role, body in zip(parts[1::2], parts[2::2], strict=True))
+    return tuple(
+        (cast(Role, role), Template(body.strip())) for role, body in zip(parts[1::2], parts[2::2], strict=True)
+    )
 
 
 def render(task: str, language: Language, **values: str) -> list[ChatMessage]:

@@ -123,9 +123,7 @@ async def _judge(
 ) -> _Judgement | None:
     transcript = "\n".join(f"Q: {a.question}\nA: {a.answer}" for a in answers)
     messages = render("judge", plan.language, title=plan.title, dimension=dimension, answers=transcript)
-    return await generate_structured(
-        backend, messages, _JUDGE_SCHEMA, _parse_judgement, max_tokens=JUDGE_MAX_TOKENS
-    )
+    return await generate_structured(backend, messages, _JUDGE_SCHEMA, _parse_judgement, max_tokens=JUDGE_MAX_TOKENS)
 
 
 def _summaries(
@@ -164,11 +162,16 @@ def _summaries(
 def _rescored_relevance(answers: list[AnsweredQuestion], relevance: RelevanceFn) -> list[AnsweredQuestion]:
     return [
         AnsweredQuestion(
-            a.question_id, a.question, a.dimension, a.answer,
+            a.question_id,
+            a.question,
+            a.dimension,
+            a.answer,
             AnswerFeatures(
-                a.features.star, a.features.specificity,
+                a.features.star,
+                a.features.specificity,
                 max(a.features.relevance, relevance(a.question, a.answer)),
-                a.features.length, a.features.coverage_terms,
+                a.features.length,
+                a.features.coverage_terms,
             ),
         )
         for a in answers
@@ -232,4 +235,3 @@ async def score_session(
         answered_questions=len(answers),
         total_questions=len(plan.questions),
     )
-

@@ -28,15 +28,15 @@ log = logging.getLogger(__name__)
 
 
 def _store(state: State) -> Store:
-    return state.store  # type: ignore[no-any-return]
+    return state.store
 
 
 def _live(state: State) -> LiveInterviews:
-    return state.live  # type: ignore[no-any-return]
+    return state.live
 
 
 def _settings(state: State) -> Settings:
-    return state.settings  # type: ignore[no-any-return]
+    return state.settings
 
 
 @get("/health", tags=["ops"])

@@ -27,7 +27,9 @@ def make_backend(settings: Settings) -> ChannelsBackend:
         from redis.asyncio import Redis
 
         redis = Redis.from_url(settings.redis_url)
-        return RedisChannelsStreamBackend(history=HISTORY, redis=redis, key_prefix="shanmian", cap_streams_approximate=True)
+        return RedisChannelsStreamBackend(
+            history=HISTORY, redis=redis, key_prefix="shanmian", cap_streams_approximate=True
+        )
     return MemoryChannelsBackend(history=HISTORY)
 
 

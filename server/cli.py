@@ -35,8 +35,12 @@ async def _serve(settings: Settings) -> None:
     print(_banner(settings, runtime), flush=True)
     app = create_app(settings, runtime)
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, ws_max_size=WS_MAX_BYTES,
-        log_level=settings.log_level.lower(), lifespan="on",
+        app,
+        host=settings.host,
+        port=settings.port,
+        ws_max_size=WS_MAX_BYTES,
+        log_level=settings.log_level.lower(),
+        lifespan="on",
     )
     try:
         await uvicorn.Server(config).serve()

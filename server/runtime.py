@@ -34,7 +34,9 @@ class Runtime:
             runtime.loaded.append(f"LLM: {models.describe(settings.llm_model)} via llama.cpp")
         elif settings.llm_backend == "openai":
             runtime.llm = build_backend(
-                "openai", model=settings.llm_model, base_url=settings.llm_base_url,
+                "openai",
+                model=settings.llm_model,
+                base_url=settings.llm_base_url,
                 api_key=settings.llm_api_key or None,
             )
             runtime.loaded.append(f"LLM: {settings.llm_model} at {settings.llm_base_url}")

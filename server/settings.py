@@ -54,9 +54,9 @@ class Settings:
         url = self.database_url or f"sqlite+aiosqlite:///{(self.data_dir / 'shanmian.db').resolve()}"
         for plain in ("postgres://", "postgresql://"):
             if url.startswith(plain):
-                return "postgresql+asyncpg://" + url[len(plain):]
+                return "postgresql+asyncpg://" + url[len(plain) :]
         if url.startswith("sqlite:///"):
-            return "sqlite+aiosqlite:///" + url[len("sqlite:///"):]
+            return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
         return url
 
     @classmethod

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 
 from server.api.schemas import CandidateIn, CandidateOut
 from server.auth import hr_guard
@@ -23,13 +25,13 @@ class CandidateController(Controller):
     tags = ["candidates"]  # noqa: RUF012
 
     @post()
-    async def create_candidate(self, data: CandidateIn, store: Store) -> CandidateOut:
+    async def create_candidate(self, data: JSONBody[CandidateIn], store: NamedDependency[Store]) -> CandidateOut:
         row = CandidateRow(id=uuid.uuid4().hex, name=data.name.strip(), email=data.email, resume_text=data.resume_text)
         await store.add_candidate(row)
         return candidate_out(row)
 
     @get("/{candidate_id:str}")
-    async def get_candidate(self, candidate_id: str, store: Store) -> CandidateOut:
+    async def get_candidate(self, candidate_id: FromPath[str], store: NamedDependency[Store]) -> CandidateOut:
         row = await store.candidate(candidate_id)
         if row is None:
             raise not_found("candidate", candidate_id)

@@ -7,6 +7,8 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_401_UNAUTHORIZED, HTTP_404_NOT_FOUND
 
 from server.api.schemas import CommentOut, InterviewCreated, InterviewIn, InterviewOut, TurnOut
@@ -29,7 +31,9 @@ class InterviewController(Controller):
     tags = ["interviews"]  # noqa: RUF012  (Litestar reads tags as a class attribute)
 
     @post(guards=[hr_guard])
-    async def create_interview(self, data: InterviewIn, store: Store, settings: Settings) -> InterviewCreated:
+    async def create_interview(
+        self, data: JSONBody[InterviewIn], store: NamedDependency[Store], settings: NamedDependency[Settings]
+    ) -> InterviewCreated:
         if await store.job(data.job_id) is None:
             raise bad_request(f"job_id {data.job_id!r} does not exist; create it with POST /v1/jobs first")
         if await store.candidate(data.candidate_id) is None:
@@ -61,7 +65,7 @@ class InterviewController(Controller):
         )
 
     @get("/{interview_id:str}", guards=[hr_guard])
-    async def get_interview(self, interview_id: str, store: Store) -> InterviewOut:
+    async def get_interview(self, interview_id: FromPath[str], store: NamedDependency[Store]) -> InterviewOut:
         row = await _interview(store, interview_id)
         turns = await store.turns(interview_id)
         comments = await store.comments(interview_id)
@@ -85,14 +89,19 @@ class InterviewController(Controller):
 
     @get("/{interview_id:str}/report")
     async def get_report(
-        self, request: Request[Any, Any, Any], interview_id: str, store: Store, settings: Settings,
-        token: str | None = None,
+        self,
+        request: Request[Any, Any, Any],
+        interview_id: FromPath[str],
+        store: NamedDependency[Store],
+        settings: NamedDependency[Settings],
+        token: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
         """HR with the API key, or the candidate with `?token=<candidate_token>`."""
         row = await _interview(store, interview_id)
         if not (is_hr_key(settings, bearer_key(request)) or token_matches(row.candidate_token, token)):
             raise ApiError(
-                HTTP_401_UNAUTHORIZED, "unauthorized",
+                HTTP_401_UNAUTHORIZED,
+                "unauthorized",
                 "send the HR API key as a bearer token, or ?token=<candidate_token> of this interview",
             )
         if row.report is None:

@@ -5,8 +5,17 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 
-from dialogue.plan import DEFAULT_PASS_THRESHOLD, DimensionSpec, PlanError, QuestionSpec, Requisition, build_plan
+from dialogue.plan import (
+    DEFAULT_PASS_THRESHOLD,
+    DimensionSpec,
+    PlanError,
+    QuestionSpec,
+    Requisition,
+    build_plan,
+)
 from server.api.schemas import DimensionOut, JobIn, JobOut, PlanOut, QuestionOut
 from server.auth import hr_guard
 from server.db.store import Store, plan_from_json, plan_to_json
@@ -49,7 +58,7 @@ class JobController(Controller):
     tags = ["jobs"]  # noqa: RUF012
 
     @post()
-    async def create_job(self, data: JobIn, store: Store) -> JobOut:
+    async def create_job(self, data: JSONBody[JobIn], store: NamedDependency[Store]) -> JobOut:
         try:
             plan = build_plan(requisition(data))
         except PlanError as exc:
@@ -67,11 +76,11 @@ class JobController(Controller):
         return job_out(await store.job(row.id) or row)
 
     @get()
-    async def list_jobs(self, store: Store) -> list[JobOut]:
+    async def list_jobs(self, store: NamedDependency[Store]) -> list[JobOut]:
         return [job_out(r) for r in await store.jobs()]
 
     @get("/{job_id:str}")
-    async def get_job(self, job_id: str, store: Store) -> JobOut:
+    async def get_job(self, job_id: FromPath[str], store: NamedDependency[Store]) -> JobOut:
         row = await store.job(job_id)
         if row is None:
             raise not_found("job", job_id)

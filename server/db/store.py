@@ -6,6 +6,7 @@ mutated behind their back (each call is its own transaction).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -27,7 +28,7 @@ def now() -> datetime:
 
 
 def plan_to_json(plan: InterviewPlan) -> dict[str, Any]:
-    return msgspec.to_builtins(plan)  # type: ignore[no-any-return]
+    return msgspec.to_builtins(plan)
 
 
 def plan_from_json(raw: dict[str, Any]) -> InterviewPlan:
@@ -35,7 +36,7 @@ def plan_from_json(raw: dict[str, Any]) -> InterviewPlan:
 
 
 def report_to_json(report: Report) -> dict[str, Any]:
-    return msgspec.to_builtins(report)  # type: ignore[no-any-return]
+    return msgspec.to_builtins(report)
 
 
 class Store:
@@ -68,28 +69,28 @@ class Store:
     # --- jobs and candidates ---------------------------------------------------------------------------
 
     async def add_job(self, row: JobRow) -> JobRow:
-        return await self._add(row)  # type: ignore[no-any-return]
+        return await self._add(row)
 
     async def job(self, job_id: str) -> JobRow | None:
-        return await self._get(JobRow, job_id)  # type: ignore[no-any-return]
+        return await self._get(JobRow, job_id)
 
     async def jobs(self) -> Sequence[JobRow]:
         async with self._session() as s:
             return (await s.scalars(select(JobRow).order_by(JobRow.created_at.desc()))).all()
 
     async def add_candidate(self, row: CandidateRow) -> CandidateRow:
-        return await self._add(row)  # type: ignore[no-any-return]
+        return await self._add(row)
 
     async def candidate(self, candidate_id: str) -> CandidateRow | None:
-        return await self._get(CandidateRow, candidate_id)  # type: ignore[no-any-return]
+        return await self._get(CandidateRow, candidate_id)
 
     # --- interviews ----------------------------------------------------------------------------------
 
     async def add_interview(self, row: InterviewRow) -> InterviewRow:
-        return await self._add(row)  # type: ignore[no-any-return]
+        return await self._add(row)
 
     async def interview(self, interview_id: str) -> InterviewRow | None:
-        return await self._get(InterviewRow, interview_id)  # type: ignore[no-any-return]
+        return await self._get(InterviewRow, interview_id)
 
     async def interviews(self, job_id: str | None = None) -> Sequence[InterviewRow]:
         query = select(InterviewRow).order_by(InterviewRow.created_at.desc())
@@ -136,10 +137,8 @@ class Store:
             start=turn.start,
             end=turn.end,
         )
-        try:
+        with contextlib.suppress(IntegrityError):
             await self._add(row)
-        except IntegrityError:
-            pass
 
     async def turns(self, interview_id: str) -> list[Turn]:
         query = select(TurnRow).where(TurnRow.interview_id == interview_id).order_by(TurnRow.seq)
@@ -162,7 +161,7 @@ class Store:
     # --- comments and audit -------------------------------------------------------------------------
 
     async def add_comment(self, interview_id: str, author: str, text: str) -> CommentRow:
-        return await self._add(CommentRow(interview_id=interview_id, author=author, text=text))  # type: ignore[no-any-return]
+        return await self._add(CommentRow(interview_id=interview_id, author=author, text=text))
 
     async def comments(self, interview_id: str) -> Sequence[CommentRow]:
         query = select(CommentRow).where(CommentRow.interview_id == interview_id).order_by(CommentRow.id)

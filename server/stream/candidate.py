@@ -11,7 +11,9 @@ import logging
 from typing import Any
 
 from litestar import WebSocket, websocket
+from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
+from litestar.params import FromPath, FromQuery
 
 from dialogue.session import AnswerFinished, CandidateEnded, RepeatAsked, RephraseAsked, SessionEvent
 from server.auth import token_matches
@@ -86,12 +88,13 @@ class CandidateStream:
         self._events: asyncio.Queue[SessionEvent] = asyncio.Queue()
 
     async def receive(self) -> str | bytes:
-        event = await self.conn.socket.receive()
+        event: Any = await self.conn.socket.receive()
         if event["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(detail="disconnected")
-        if event.get("bytes") is not None:
-            return event["bytes"]  # type: ignore[no-any-return]
-        return event.get("text") or ""
+        data = event.get("bytes")
+        if data is not None:
+            return bytes(data)
+        return str(event.get("text") or "")
 
     async def await_hello(self) -> Hello | None:
         try:
@@ -109,7 +112,9 @@ class CandidateStream:
                     if isinstance(message, Ping):
                         await self.conn.send(Pong())
                     elif not isinstance(message, Hello):
-                        await self.conn.error("bad_message", f"the first message must be hello, not {message_type(message)}")
+                        await self.conn.error(
+                            "bad_message", f"the first message must be hello, not {message_type(message)}"
+                        )
                     elif (problem := self._hello_problem(message)) is not None:
                         await self.conn.error("unsupported_audio", problem)
                     else:
@@ -127,8 +132,10 @@ class CandidateStream:
         if hello.mode == "text":
             return None
         if hello.audio is None:
-            return f"mode {hello.mode!r} needs \"audio\": {{\"encoding\": \"pcm_s16le\", \"sample_rate\": 16000, \"channels\": 1}}"
-        return "voice mode is not available on this server yet; use mode \"text\""
+            return (
+                f'mode {hello.mode!r} needs "audio": {{"encoding": "pcm_s16le", "sample_rate": 16000, "channels": 1}}'
+            )
+        return 'voice mode is not available on this server yet; use mode "text"'
 
     async def run(self, live: LiveInterview) -> None:
         self.live = live
@@ -170,7 +177,8 @@ class CandidateStream:
                     await self.conn.error("bad_message", "the answer is empty")
                 elif len(text) > self.settings.max_text_chars:
                     await self.conn.error(
-                        "too_large", f"the answer is {len(text)} characters; the limit is {self.settings.max_text_chars}"
+                        "too_large",
+                        f"the answer is {len(text)} characters; the limit is {self.settings.max_text_chars}",
                     )
                 else:
                     self._events.put_nowait(AnswerFinished(text))
@@ -199,17 +207,17 @@ class CandidateStream:
 
 
 def message_type(message: Any) -> str:
-    return type(message).__struct_config__.tag  # type: ignore[no-any-return]
+    return str(type(message).__struct_config__.tag)
 
 
 @websocket("/v1/interviews/{interview_id:str}/stream")
 async def candidate_stream(
     socket: WebSocket[Any, Any, Any],
-    interview_id: str,
-    store: Store,
-    live_interviews: LiveInterviews,
-    settings: Settings,
-    token: str | None = None,
+    interview_id: FromPath[str],
+    store: NamedDependency[Store],
+    live_interviews: NamedDependency[LiveInterviews],
+    settings: NamedDependency[Settings],
+    token: FromQuery[str | None] = None,
 ) -> None:
     await socket.accept()
     conn = CandidateSocket(socket)

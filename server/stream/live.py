@@ -160,8 +160,12 @@ class LiveInterview:
                     await self.store.add_turn(self.interview_id, turn)
                 case QuestionAsked(q):
                     self.last_question = QuestionOut(
-                        question_id=q.question_id, text=q.text, kind=q.kind.value, index=q.index,
-                        total=q.total, language=self.plan.language,
+                        question_id=q.question_id,
+                        text=q.text,
+                        kind=q.kind.value,
+                        index=q.index,
+                        total=q.total,
+                        language=self.plan.language,
                     )
                     await self.emit(self.last_question)
                 case ReportReady(report):

@@ -71,10 +71,10 @@ def _decode(data: str, decoder: msgspec.json.Decoder[Any], allowed: tuple[str, .
     except msgspec.DecodeError:
         raise BadMessage("the frame is not valid JSON; text frames carry one JSON object") from None
     if not isinstance(raw, dict):
-        raise BadMessage("a message must be a JSON object with a \"type\"")
+        raise BadMessage('a message must be a JSON object with a "type"')
     kind = raw.get("type")
     if not isinstance(kind, str):
-        raise BadMessage(f"the message has no \"type\"; expected one of: {', '.join(allowed)}")
+        raise BadMessage(f'the message has no "type"; expected one of: {", ".join(allowed)}')
     if kind not in allowed:
         raise BadMessage(f"unknown message type {kind!r}; expected one of: {', '.join(allowed)}")
     try:
@@ -84,11 +84,11 @@ def _decode(data: str, decoder: msgspec.json.Decoder[Any], allowed: tuple[str, .
 
 
 def decode_candidate(data: str) -> CandidateMessage:
-    return _decode(data, _candidate_decoder, CANDIDATE_TYPES)  # type: ignore[no-any-return]
+    return _decode(data, _candidate_decoder, CANDIDATE_TYPES)
 
 
 def decode_observer(data: str) -> ObserverMessage:
-    return _decode(data, _observer_decoder, OBSERVER_TYPES)  # type: ignore[no-any-return]
+    return _decode(data, _observer_decoder, OBSERVER_TYPES)
 
 
 # --- server to client ------------------------------------------------------------------------------------
@@ -163,8 +163,19 @@ class CommentOut(Out, tag="comment"):
 
 
 ServerMessage = (
-    Ready | QuestionOut | SpeechStartedOut | SpeechStoppedOut | TranscriptOut | TurnEndOut | ReportOut
-    | ClosedOut | Pong | ErrorOut | CandidateJoined | CandidateLeft | CommentOut
+    Ready
+    | QuestionOut
+    | SpeechStartedOut
+    | SpeechStoppedOut
+    | TranscriptOut
+    | TurnEndOut
+    | ReportOut
+    | ClosedOut
+    | Pong
+    | ErrorOut
+    | CandidateJoined
+    | CandidateLeft
+    | CommentOut
 )
 
 _encoder = msgspec.json.Encoder()

@@ -45,8 +45,13 @@ class LiveInterviews:
                 FollowUpPolicy(max_per_question=self.settings.max_follow_ups),
             )
             live = LiveInterview(
-                row.id, plan, interviewer, store=self.store, channels=self.channels,
-                grace_s=self.settings.reconnect_grace_s, on_end=self._forget,
+                row.id,
+                plan,
+                interviewer,
+                store=self.store,
+                channels=self.channels,
+                grace_s=self.settings.reconnect_grace_s,
+                on_end=self._forget,
             )
             self._live[row.id] = live
             return live

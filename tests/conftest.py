@@ -1,0 +1,127 @@
+"""Shared test fixtures: the embedded models loaded once, a real server on a loopback port, service detection.
+
+Tests marked `redis` or `postgres` need those servers: skipped with a how-to on a laptop without them, and a
+hard failure where SHANMIAN_REQUIRE_SERVICES=1 (CI), so a green CI always means they really ran.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+import uvicorn
+
+from server.app import create_app
+from server.cli import WS_MAX_BYTES
+from server.runtime import Runtime
+from server.settings import Settings
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "interviews"
+REDIS_URL = os.environ.get("SHANMIAN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+POSTGRES_URL = os.environ.get("SHANMIAN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+SERVICE_HINTS = {
+    "redis": (REDIS_URL, "start it with: redis-server --daemonize yes --port 6379 --save '' --appendonly no"),
+    "postgres": (
+        POSTGRES_URL,
+        "start it with: pg_ctlcluster $(ls /etc/postgresql) main start  (trust auth, user postgres)",
+    ),
+}
+
+
+def _reachable(url: str) -> bool:
+    parts = urlparse(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 0), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    required = os.environ.get("SHANMIAN_REQUIRE_SERVICES") == "1"
+    for service, (url, hint) in SERVICE_HINTS.items():
+        marked = [i for i in items if service in i.keywords]
+        if not marked or _reachable(url):
+            continue
+        message = f"{service} is not reachable at {url}; {hint}"
+        if required:
+            raise pytest.UsageError(f"SHANMIAN_REQUIRE_SERVICES=1 but {message}")
+        for item in marked:
+            item.add_marker(pytest.mark.skip(reason=message))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+async def embedded_runtime() -> AsyncIterator[Runtime]:
+    """The embedded LLM, loaded once for every server the tests start."""
+    runtime = await Runtime.load(Settings.from_env({}, api_key="unused"))
+    yield runtime
+    await runtime.aclose()
+
+
+@dataclass
+class LiveServer:
+    base: str
+    settings: Settings
+
+    @property
+    def ws(self) -> str:
+        return self.base.replace("http", "ws", 1)
+
+    @property
+    def api_key(self) -> str:
+        return self.settings.api_key
+
+
+async def start_server(settings: Settings, runtime: Runtime | None) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+    app = create_app(settings, runtime)
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, ws_max_size=WS_MAX_BYTES, log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    return server, task
+
+
+async def stop_server(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
+    server.should_exit = True
+    await asyncio.wait_for(task, timeout=15)
+
+
+@pytest.fixture(scope="module")
+async def live_server(embedded_runtime: Runtime) -> AsyncIterator[LiveServer]:
+    """A real server on a loopback port with its own SQLite file, sharing the embedded models."""
+    with tempfile.TemporaryDirectory(prefix="shanmian-test-") as data:
+        settings = Settings.from_env(
+            {},
+            api_key="test-key",
+            port=free_port(),
+            data_dir=Path(data),
+            reconnect_grace_s=2.0,
+            hello_timeout_s=5.0,
+        )
+        server, task = await start_server(settings, embedded_runtime)
+        yield LiveServer(f"http://127.0.0.1:{settings.port}", settings)
+        await stop_server(server, task)

@@ -1,0 +1,71 @@
+"""A small test client for the REST API and the candidate stream, used by the server and e2e tests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import websockets
+
+FINAL_TYPES = ("closed",)
+
+
+@dataclass
+class Api:
+    base: str
+    key: str
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+    async def post(self, path: str, body: Any, *, auth: bool = True) -> httpx.Response:
+        async with httpx.AsyncClient(base_url=self.base, timeout=30) as c:
+            return await c.post(path, json=body, headers=self._headers() if auth else {})
+
+    async def get(self, path: str, *, auth: bool = True, **params: str) -> httpx.Response:
+        async with httpx.AsyncClient(base_url=self.base, timeout=30) as c:
+            return await c.get(path, params=params, headers=self._headers() if auth else {})
+
+    async def interview(self, job: dict[str, Any], mode: str = "text") -> dict[str, Any]:
+        """A job, a candidate and an interview; returns the interview as created."""
+        j = await self.post("/v1/jobs", job)
+        assert j.status_code == 201, j.text
+        c = await self.post("/v1/candidates", {"name": "Test Candidate"})
+        assert c.status_code == 201, c.text
+        iv = await self.post("/v1/interviews", {"job_id": j.json()["id"], "candidate_id": c.json()["id"], "mode": mode})
+        assert iv.status_code == 201, iv.text
+        return iv.json()  # type: ignore[no-any-return]
+
+
+class Stream:
+    """The candidate's side of one WebSocket connection."""
+
+    def __init__(self, ws: websockets.ClientConnection) -> None:
+        self.ws = ws
+        self.received: list[dict[str, Any]] = []
+
+    @classmethod
+    async def open(cls, url: str) -> Stream:
+        return cls(await websockets.connect(url, max_size=2**22))
+
+    async def send(self, message: dict[str, Any] | str | bytes) -> None:
+        await self.ws.send(message if isinstance(message, str | bytes) else json.dumps(message))
+
+    async def next(self, seconds: float = 30) -> dict[str, Any]:
+        raw = await asyncio.wait_for(self.ws.recv(), seconds)
+        message: dict[str, Any] = json.loads(raw)
+        self.received.append(message)
+        return message
+
+    async def until(self, kind: str, seconds: float = 60) -> dict[str, Any]:
+        """Messages up to and including the first of `kind`."""
+        while True:
+            message = await self.next(seconds)
+            if message["type"] == kind:
+                return message
+
+    async def close(self) -> None:
+        await self.ws.close()
