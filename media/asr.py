@@ -382,7 +382,14 @@ class ASREngine:
             n = min(frames, f.shape[1])
             x[i, :, :n] = f[:, :n]
         encoded = m.ct2.encode(ctranslate2.StorageView.from_array(x), to_cpu=False)
-        prompts = [self._prompt_tokens(m, r.prompt) for r in batch]
+        # CTranslate2 needs <|startoftranscript|> at the same position in every row of a batch: give every
+        # request the same number of previous-text tokens (the shortest; none if one of them has none).
+        previous = [self._previous_tokens(m, r.prompt) for r in batch]
+        keep = min(len(p) for p in previous)
+        prompts = [
+            list(m.whisper.get_prompt(m.tokenizer, p[len(p) - keep :] if keep else [], without_timestamps=True))
+            for p in previous
+        ]
         audio_s = max(len(r.audio) for r in batch) / SAMPLE_RATE
         max_new = int(16 + cfg.tokens_per_s * audio_s)
         max_length = min(_MAX_LENGTH, max(len(p) for p in prompts) + max_new)
@@ -439,6 +446,7 @@ class ASREngine:
         return str(m.tokenizer.decode(res[0].sequences_ids[0]).strip())
 
     @staticmethod
-    def _prompt_tokens(m: _LoadedModel, prompt: str) -> list[int]:
-        previous = m.tokenizer.encode(" " + prompt.strip())[-(_MAX_LENGTH // 2 - 1) :] if prompt.strip() else []
-        return list(m.whisper.get_prompt(m.tokenizer, previous, without_timestamps=True))
+    def _previous_tokens(m: _LoadedModel, prompt: str) -> list[int]:
+        if not prompt.strip():
+            return []
+        return list(m.tokenizer.encode(" " + prompt.strip()))[-(_MAX_LENGTH // 2 - 1) :]

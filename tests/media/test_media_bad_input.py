@@ -18,9 +18,7 @@ from media.events import SpeechStarted, TurnEnded
 
 
 @pytest.mark.parametrize("frame", [b"", b"\0" * 641, b"\0" * 2 * 8320, b"\0" * 100])
-async def test_bad_frames_raise_and_the_stream_goes_on(
-    make_pipeline, clips_en: dict[str, Clip], frame: bytes
-) -> None:
+async def test_bad_frames_raise_and_the_stream_goes_on(make_pipeline, clips_en: dict[str, Clip], frame: bytes) -> None:
     p = make_pipeline("en")
     with pytest.raises(FrameError):
         await p.push(frame)

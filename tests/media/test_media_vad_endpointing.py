@@ -19,9 +19,7 @@ def _probs(vad: SileroVad, pcm: bytes) -> np.ndarray:
     return np.concatenate([stream.process(audio[i : i + 320])[1] for i in range(0, len(audio), 320)])
 
 
-def test_vad_finds_speech_where_the_clip_speaks_and_none_in_silence(
-    vad: SileroVad, clips_en: dict[str, Clip]
-) -> None:
+def test_vad_finds_speech_where_the_clip_speaks_and_none_in_silence(vad: SileroVad, clips_en: dict[str, Clip]) -> None:
     clip = clips_en["q1_weak"]  # speech from ~0.3 s to ~6.1 s of 6.4 s
     p = _probs(vad, silence(1.0) + clip.pcm + silence(2.0))
     t = np.arange(len(p)) * WINDOW_S
@@ -91,9 +89,7 @@ async def test_a_finished_answer_ends_quickly(make_pipeline, clips_en: dict[str,
     assert kinds.index(SpeechStarted) < kinds.index(TranscriptFinal) < kinds.index(TurnEnded)
 
 
-async def test_two_answers_separated_by_silence_are_two_turns(
-    make_pipeline, clips_en: dict[str, Clip]
-) -> None:
+async def test_two_answers_separated_by_silence_are_two_turns(make_pipeline, clips_en: dict[str, Clip]) -> None:
     pcm = clips_en["q1_weak"].pcm + silence(4.0) + clips_en["closing_1"].pcm + silence(4.0)
     events = await run_stream(make_pipeline("en"), pcm, flush=False)
     turns = [e.event for e in events if isinstance(e.event, TurnEnded)]
