@@ -10,12 +10,13 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, cast
 
 import llama_cpp
+import numpy as np
 
 from dialogue.llm.base import SEED, TEMPERATURE, ChatMessage, Completion, LLMError, as_openai_messages
 
@@ -71,10 +72,19 @@ class LlamaCppBackend:
         if self._closed:
             raise LLMError(f"llama.cpp backend for {self.model_path} is closed")
         started = time.perf_counter()
-        call = functools.partial(self._complete_blocking, list(messages), max_tokens, json_schema, list(stop))
-        text, prompt_tokens, completion_tokens, finish = await asyncio.get_running_loop().run_in_executor(
-            self._executor, call
+        cancelled = threading.Event()
+        call = functools.partial(
+            self._complete_blocking, list(messages), max_tokens, json_schema, list(stop), cancelled
         )
+        try:
+            text, prompt_tokens, completion_tokens, finish = await asyncio.get_running_loop().run_in_executor(
+                self._executor, call
+            )
+        except asyncio.CancelledError:
+            # A caller that gave up (a timeout, a candidate who spoke on) must not leave the single worker
+            # generating for nobody while the next session's call waits behind it.
+            cancelled.set()
+            raise
         return Completion(text, prompt_tokens, completion_tokens, time.perf_counter() - started, finish)
 
     def _complete_blocking(
@@ -83,7 +93,10 @@ class LlamaCppBackend:
         max_tokens: int,
         json_schema: dict[str, Any] | None,
         stop: list[str],
+        cancelled: threading.Event,
     ) -> tuple[str, int, int, str]:
+        if cancelled.is_set():
+            return "", 0, 0, "cancelled"
         kwargs: dict[str, Any] = {}
         if json_schema is not None:
             # llama-cpp-python turns this into a GBNF grammar, so even a 135M model emits parseable JSON.
@@ -100,6 +113,7 @@ class LlamaCppBackend:
                         temperature=TEMPERATURE,
                         seed=SEED,
                         stop=stop or None,
+                        logits_processor=llama_cpp.LogitsProcessorList([self._end_when(cancelled)]),
                         **kwargs,
                     ),
                 )
@@ -113,6 +127,18 @@ class LlamaCppBackend:
             int(usage.get("completion_tokens", 0)),
             choice.get("finish_reason") or "stop",
         )
+
+    def _end_when(self, cancelled: threading.Event) -> Callable[[Any, Any], Any]:
+        """A logits processor that leaves only end-of-text once the caller has gone, ending generation."""
+        eos = self._llama.token_eos()
+
+        def process(_input_ids: Any, scores: Any) -> Any:
+            if cancelled.is_set():
+                scores[:] = -np.inf
+                scores[eos] = 0.0
+            return scores
+
+        return process
 
     async def aclose(self) -> None:
         if self._closed:

@@ -1,0 +1,118 @@
+"""The session state machine: question order, follow-ups, rephrase and repeat, closing, ending early."""
+
+from __future__ import annotations
+
+import pytest
+
+from dialogue.follow_up import FollowUpPolicy, FollowUpReason
+from dialogue.plan import QuestionSpec, Requisition, build_plan
+from dialogue.session import (
+    AnswerFinished,
+    Ask,
+    AskFollowUp,
+    AskRephrased,
+    CandidateEnded,
+    Finish,
+    Ignore,
+    InterviewSession,
+    Phase,
+    QuestionKind,
+    RepeatAsked,
+    RephraseAsked,
+    SessionFinished,
+)
+
+FULL = (
+    "At my last company I led a team of four engineers that split our monolithic payment system into Spring Boot "
+    "microservices. We introduced the saga pattern with Kafka events. As a result, we cut deployment time from two "
+    "hours to ten minutes."
+)
+THIN = "It was fine."
+
+
+@pytest.fixture
+def session() -> InterviewSession:
+    plan = build_plan(
+        Requisition(
+            "Backend Engineer", "", ("microservices",), "en",
+            questions=(QuestionSpec("Tell me about a microservices project you worked on."), QuestionSpec("Why us?")),
+        )
+    )
+    return InterviewSession(plan, FollowUpPolicy(max_per_question=1))
+
+
+def test_main_questions_in_order_then_closing_then_finish(session: InterviewSession) -> None:
+    first = session.start()
+    assert (first.question.kind, first.question.index, first.question.total) == (QuestionKind.MAIN, 1, 2)
+    second = session.handle(AnswerFinished(FULL))
+    assert isinstance(second, Ask) and second.question.index == 2
+    closing = session.handle(AnswerFinished(FULL))
+    assert isinstance(closing, Ask) and closing.question.kind is QuestionKind.CLOSING
+    assert session.phase is Phase.CLOSING
+    done = session.handle(AnswerFinished("No, thank you."))
+    assert done == Finish("completed") and session.phase is Phase.FINISHED
+    assert [t.main_question_id for t in session.turns] == ["q1", "q2", "closing"]
+    with pytest.raises(SessionFinished):
+        session.handle(AnswerFinished("more"))
+
+
+def test_a_thin_answer_gets_one_follow_up_then_moves_on(session: InterviewSession) -> None:
+    session.start()
+    action = session.handle(AnswerFinished(THIN))
+    assert isinstance(action, AskFollowUp) and action.reason is FollowUpReason.TOO_SHORT
+    assert action.question.question_id == "q1.f1" and action.question.index == 1
+    nxt = session.handle(AnswerFinished(THIN))
+    assert isinstance(nxt, Ask) and nxt.question.index == 2
+    assert [t.question_kind for t in session.turns] == [QuestionKind.MAIN, QuestionKind.FOLLOW_UP]
+
+
+def test_repeat_says_the_current_question_word_for_word(session: InterviewSession) -> None:
+    first = session.start()
+    again = session.handle(RepeatAsked())
+    assert isinstance(again, Ask) and again.question.kind is QuestionKind.REPEAT
+    assert again.question.text == first.question.text
+    assert session.turns == []
+
+
+def test_rephrase_keeps_the_question_and_offers_a_template(session: InterviewSession) -> None:
+    first = session.start()
+    action = session.handle(RephraseAsked())
+    assert isinstance(action, AskRephrased) and action.original == first.question.text
+    assert action.question.kind is QuestionKind.REPHRASE and action.question.question_id == "q1"
+    second = session.handle(RephraseAsked())
+    assert isinstance(second, AskRephrased) and second.original == first.question.text
+
+
+def test_spoken_requests_are_not_recorded_as_answers(session: InterviewSession) -> None:
+    session.start()
+    assert isinstance(session.handle(AnswerFinished("Sorry, could you rephrase that?")), AskRephrased)
+    assert isinstance(session.handle(AnswerFinished("Could you repeat the question?")), Ask)
+    assert session.turns == []
+
+
+def test_a_repeat_after_a_model_worded_follow_up_repeats_that_wording(session: InterviewSession) -> None:
+    session.start()
+    action = session.handle(AnswerFinished(THIN))
+    assert isinstance(action, AskFollowUp)
+    from dataclasses import replace
+
+    session.asked(replace(action.question, text="What was the outcome of that project?"))
+    again = session.handle(RepeatAsked())
+    assert isinstance(again, Ask) and again.question.text == "What was the outcome of that project?"
+
+
+def test_empty_answers_are_ignored(session: InterviewSession) -> None:
+    session.start()
+    assert isinstance(session.handle(AnswerFinished("  ")), Ignore)
+
+
+def test_the_candidate_can_end_at_any_time(session: InterviewSession) -> None:
+    session.start()
+    session.handle(AnswerFinished(FULL))
+    assert session.handle(CandidateEnded()) == Finish("candidate_ended")
+    assert len(session.turns) == 1
+
+
+def test_events_before_start_are_refused(session: InterviewSession) -> None:
+    with pytest.raises(RuntimeError, match="start"):
+        session.handle(AnswerFinished(FULL))

@@ -1,0 +1,82 @@
+"""The model's wording of follow-ups and rephrasings: validated, timed out, and falling back to templates."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+import models
+from dialogue.llm import ChatMessage, LlamaCppBackend
+from dialogue.wording import WordingConfig, valid_follow_up, valid_rephrase, word_follow_up, word_rephrase
+
+QUESTION = "Tell me about a microservices project you worked on and the biggest challenge you faced."
+TEMPLATE = "What was the result, and how did you measure it?"
+
+
+@pytest.fixture(scope="module")
+async def smollm() -> AsyncIterator[LlamaCppBackend]:
+    backend = LlamaCppBackend(models.resolve("smollm2-135m-instruct"))
+    yield backend
+    await backend.aclose()
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("What was the measurable result of that migration?", True),
+        ("The candidate's answer lacks detail.", False),
+        ("As an AI, I would ask: what happened next?", False),
+        ("Why?", False),
+        (QUESTION, False),
+        ("后来的结果怎么样？有没有具体的数据？", True),
+    ],
+)
+def test_follow_up_validation(text: str, ok: bool) -> None:
+    language = "zh" if "结果" in text else "en"
+    assert valid_follow_up(text, language, QUESTION) is ok
+
+
+def test_a_rephrasing_must_still_ask_the_same_thing() -> None:
+    assert valid_rephrase(
+        "Can you describe a microservices project of yours and the hardest challenge in it?", "en", QUESTION
+    )
+    assert not valid_rephrase("What is your favourite programming language?", "en", QUESTION)
+    assert not valid_rephrase(QUESTION, "en", QUESTION)
+    assert not valid_rephrase("Tell me about microservices", "en", QUESTION)
+
+
+async def test_without_a_model_the_template_is_used() -> None:
+    worded = await word_follow_up(None, "en", question=QUESTION, answer="It was fine.", gap="the result",
+                                  template=TEMPLATE)
+    assert worded.text == TEMPLATE and not worded.by_model
+
+
+async def test_the_embedded_model_words_a_valid_question_or_the_template_is_used(smollm: LlamaCppBackend) -> None:
+    worded = await word_follow_up(
+        smollm, "en", question=QUESTION, answer="I used microservices in a project. It was fine.",
+        gap="the result and how it was measured", template=TEMPLATE,
+    )
+    assert (worded.by_model and valid_follow_up(worded.text, "en", QUESTION)) or worded.text == TEMPLATE
+    rephrased = await word_rephrase(smollm, "en", original=QUESTION, template="Let me put it another way.")
+    assert (rephrased.by_model and valid_rephrase(rephrased.text, "en", QUESTION)) or not rephrased.by_model
+
+
+async def test_a_slow_model_falls_back_to_the_template(smollm: LlamaCppBackend) -> None:
+    worded = await word_rephrase(
+        smollm, "en", original=QUESTION, template="fallback", config=WordingConfig(timeout_s=0.05, max_tokens=200)
+    )
+    assert worded.text == "fallback" and not worded.by_model
+
+
+async def test_an_abandoned_generation_stops_instead_of_blocking_the_next_call(smollm: LlamaCppBackend) -> None:
+    count = ChatMessage("user", "Write the numbers from 1 to 2000 separated by commas.")
+    long_job = smollm.complete([count], max_tokens=800)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(long_job, timeout=0.3)
+    started = time.perf_counter()
+    await smollm.complete([ChatMessage("user", "Say hi.")], max_tokens=4)
+    # Left running, those 800 tokens would hold the single worker for 6-14 s here (measured); stopped, it is free.
+    assert time.perf_counter() - started < 4
