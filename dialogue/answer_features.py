@@ -6,6 +6,7 @@ Each is a number in [0, 1] that a person can check against the words; the rules-
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from dialogue.language import Language, content_units, han_chars, length_units, meaning_chars, words
@@ -94,6 +95,22 @@ def relevance(answer: str, question: str, language: Language, topic: str = "") -
     got = content_units(answer, language)
     overlap = len(wanted & got) / len(wanted)
     return min(1.0, overlap * 2.5)
+
+
+# all-MiniLM-L6-v2 cosine between a question and an answer: ~0.1 for an unrelated topic, ~0.4 and up for an
+# answer on the question's subject (measured on the backend_en fixtures); mapped linearly onto [0, 1].
+UNRELATED_COSINE = 0.1
+ON_TOPIC_COSINE = 0.4
+
+
+def embedding_relevance(similarity: Callable[[str, str], float]) -> Callable[[str, str], float]:
+    """Relevance from sentence embeddings: catches an on-topic answer that shares no words with the question."""
+
+    def relevance(question: str, answer: str) -> float:
+        cosine = similarity(question, answer)
+        return max(0.0, min(1.0, (cosine - UNRELATED_COSINE) / (ON_TOPIC_COSINE - UNRELATED_COSINE)))
+
+    return relevance
 
 
 def length_score(text: str, language: Language) -> float:

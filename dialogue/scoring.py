@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -189,7 +190,8 @@ async def score_session(
     p = phrases(plan.language)
     answers = answered_questions(plan, turns)
     if relevance is not None:
-        answers = _rescored_relevance(answers, relevance)
+        # Embedding answers is CPU work: keep it off the event loop.
+        answers = await asyncio.to_thread(_rescored_relevance, answers, relevance)
     dimensions = []
     judged = False
     for d in plan.dimensions:

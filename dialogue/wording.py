@@ -24,7 +24,8 @@ MIN_REPHRASE_OVERLAP = 0.4
 
 @dataclass(frozen=True, slots=True)
 class WordingConfig:
-    timeout_s: float = 4.0
+    # Past this the template is said instead: a follow-up a second late is worse than a plainer one on time.
+    timeout_s: float = 2.0
     max_tokens: int = 48
 
 
@@ -45,8 +46,12 @@ def _clean(text: str) -> str:
     return _PREFIX.sub("", first).strip().strip('"“”').strip()
 
 
+_SENTENCE_END_BEFORE_LAST = re.compile(r"[.!]\s|[。！](?=.)")
+
+
 def _is_question(text: str, language: Language) -> bool:
-    if _META.search(text) or not text.endswith(("?", "？")):
+    """One short question: a single sentence ending in a question mark, no talk about the task."""
+    if _META.search(text) or not text.endswith(("?", "？")) or _SENTENCE_END_BEFORE_LAST.search(text):
         return False
     size = len(han_chars(text)) if language == "zh" else len(words(text))
     low, high = (6, 60) if language == "zh" else (4, 40)

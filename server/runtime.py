@@ -10,8 +10,12 @@ import logging
 from dataclasses import dataclass, field
 
 import models
+from dialogue.answer_features import embedding_relevance
 from dialogue.interviewer import InterviewerModels
+from dialogue.language import Language
 from dialogue.llm import LLMBackend, build_backend
+from dialogue.semantic import EncoderUnavailable, SentenceEncoder
+from dialogue.wording import WordingConfig
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -21,6 +25,7 @@ log = logging.getLogger(__name__)
 class Runtime:
     settings: Settings
     llm: LLMBackend | None = None
+    encoder: SentenceEncoder | None = None
     loaded: list[str] = field(default_factory=list)
 
     @classmethod
@@ -42,12 +47,23 @@ class Runtime:
             runtime.loaded.append(f"LLM: {settings.llm_model} at {settings.llm_base_url}")
         else:
             runtime.loaded.append("LLM: none (templates and rules only)")
+        try:
+            folder = await asyncio.to_thread(models.resolve, settings.embedding_model)
+            runtime.encoder = await asyncio.to_thread(SentenceEncoder.load, folder)
+            runtime.loaded.append(f"embeddings: {models.describe(settings.embedding_model)}")
+        except (models.ModelError, EncoderUnavailable) as exc:
+            # Relevance then falls back to word overlap; the interview itself does not depend on it.
+            log.warning("sentence embeddings unavailable, relevance uses word overlap only: %s", exc)
         return runtime
 
-    def interviewer_models(self) -> InterviewerModels:
+    def interviewer_models(self, language: Language) -> InterviewerModels:
+        # all-MiniLM-L6-v2 is an English model: Chinese relevance stays with character overlap.
+        relevance = embedding_relevance(self.encoder.similarity) if self.encoder and language == "en" else None
         return InterviewerModels(
-            wording=self.llm if self.settings.llm_wording else None,
+            wording=self.llm if self.settings.llm_wording and self.settings.words_in(language) else None,
             judge=self.llm if self.settings.llm_judge else None,
+            relevance=relevance,
+            wording_config=WordingConfig(timeout_s=self.settings.llm_wording_timeout_s),
         )
 
     async def aclose(self) -> None:

@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 
+EMBEDDED_LLM = "smollm2-135m-instruct"
+
+
 class SettingsError(ValueError):
     """An environment variable has a value that cannot be used; the message names it."""
 
@@ -26,13 +29,19 @@ class Settings:
     data_dir: Path = Path("data")
     database_url: str = ""  # default: SQLite file in data_dir
     redis_url: str = ""  # set: the event bus and rate limits live in Redis
+    redis_prefix: str = "shanmian"  # Redis key prefix: deployments (or test runs) sharing one Redis stay apart
     llm_backend: str = "llama_cpp"  # llama_cpp | openai | none
-    llm_model: str = "smollm2-135m-instruct"  # manifest name or GGUF path (llama_cpp), model name (openai)
+    llm_model: str = EMBEDDED_LLM  # manifest name or GGUF path (llama_cpp), model name (openai)
     llm_base_url: str = ""
     llm_api_key: str = ""
     llm_threads: int = 2
     llm_judge: bool = False  # the embedded 135M model cannot judge answers; a capable model can
     llm_wording: bool = True
+    # Interview languages the model words questions in; empty means English only for the embedded 135M model
+    # (its Chinese is too weak to help: slow and rejected by validation) and every language for any other model.
+    llm_wording_languages: str = ""
+    llm_wording_timeout_s: float = 2.0
+    embedding_model: str = "minilm-l6-v2"  # sentence embeddings for answer relevance (English)
     max_follow_ups: int = 1
     asr_model_en: str = "whisper-tiny.en"
     asr_model_zh: str = "whisper-base"
@@ -41,13 +50,24 @@ class Settings:
     hello_timeout_s: float = 30.0
     max_text_chars: int = 4000
     max_message_bytes: int = 65536
-    rate_limit_per_minute: int = 600
+    rate_limit_per_minute: int = 600  # REST calls per client address (RateLimitConfig; in Redis when set)
+    stream_rate_limit_per_minute: int = 240  # text frames per token on the candidate and observer streams
+    stream_rate_limit_burst: int = 40  # frames a token may send at once before the per-minute rate applies
+    bus_history: int = 20_000  # events kept per interview channel: a whole interview, partial transcripts too
+    bus_history_ttl_s: float = 86_400.0  # a channel's history is dropped after this long without events
+    bus_held_max: int = 50_000  # events held in memory while Redis is down, published when it returns
+    observer_send_timeout_s: float = 10.0  # an observer socket that accepts nothing this long is dropped
     log_level: str = "INFO"
     generated_api_key: bool = field(default=False, compare=False)
 
     @property
     def base_url(self) -> str:
         return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+    def words_in(self, language: str) -> bool:
+        if self.llm_wording_languages:
+            return language in {x.strip() for x in self.llm_wording_languages.split(",")}
+        return language == "en" or self.llm_model != EMBEDDED_LLM
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -82,6 +102,11 @@ class Settings:
             raise SettingsError(f"SHANMIAN_LLM_BACKEND={self.llm_backend!r}: use llama_cpp, openai or none")
         if self.llm_backend == "openai" and not self.llm_base_url:
             raise SettingsError("SHANMIAN_LLM_BACKEND=openai needs SHANMIAN_LLM_BASE_URL (e.g. http://host:8080/v1)")
+        for name in ("rate_limit_per_minute", "stream_rate_limit_per_minute", "stream_rate_limit_burst", "bus_history"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"SHANMIAN_{name.upper()} must be 1 or more")
+        if self.observer_send_timeout_s <= 0 or self.bus_history_ttl_s <= 0:
+            raise SettingsError("SHANMIAN_OBSERVER_SEND_TIMEOUT_S and SHANMIAN_BUS_HISTORY_TTL_S must be positive")
         if self.max_follow_ups < 0:
             raise SettingsError("SHANMIAN_MAX_FOLLOW_UPS must be 0 or more")
 

@@ -1,0 +1,59 @@
+"""Settings from the environment: defaults, parsing, clear errors, derived URLs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from server.settings import Settings, SettingsError
+
+
+def test_defaults_are_the_embedded_zero_setup_ones() -> None:
+    s = Settings.from_env({})
+    assert s.generated_api_key and len(s.api_key) >= 24
+    assert s.sqlalchemy_url.startswith("sqlite+aiosqlite:///") and s.sqlalchemy_url.endswith("data/shanmian.db")
+    assert s.redis_url == "" and s.llm_backend == "llama_cpp" and s.max_follow_ups == 1
+    assert s.base_url == "http://127.0.0.1:8000"
+
+
+def test_environment_values_are_parsed_by_type() -> None:
+    s = Settings.from_env(
+        {
+            "SHANMIAN_API_KEY": "k",
+            "SHANMIAN_PORT": "9000",
+            "SHANMIAN_LLM_JUDGE": "yes",
+            "SHANMIAN_RECONNECT_GRACE_S": "30.5",
+            "SHANMIAN_DATA_DIR": "/tmp/x",
+            "DATABASE_URL": "postgres://u@h:5432/db",
+            "REDIS_URL": "redis://h:6379/0",
+            "SHANMIAN_PUBLIC_URL": "https://interviews.example.org/",
+        }
+    )
+    assert (s.api_key, s.port, s.llm_judge, s.reconnect_grace_s) == ("k", 9000, True, 30.5)
+    assert s.data_dir == Path("/tmp/x") and not s.generated_api_key
+    assert s.sqlalchemy_url == "postgresql+asyncpg://u@h:5432/db"
+    assert s.redis_url == "redis://h:6379/0"
+    assert s.base_url == "https://interviews.example.org"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"SHANMIAN_PORT": "eighty"}, "SHANMIAN_PORT"),
+        ({"SHANMIAN_LLM_JUDGE": "maybe"}, "SHANMIAN_LLM_JUDGE"),
+        ({"SHANMIAN_LLM_BACKEND": "gpt"}, "llama_cpp, openai or none"),
+        ({"SHANMIAN_LLM_BACKEND": "openai"}, "SHANMIAN_LLM_BASE_URL"),
+        ({"SHANMIAN_MAX_FOLLOW_UPS": "-1"}, "SHANMIAN_MAX_FOLLOW_UPS"),
+    ],
+)
+def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(env)
+
+
+def test_the_embedded_model_words_english_only_unless_told_otherwise() -> None:
+    embedded = Settings.from_env({})
+    assert embedded.words_in("en") and not embedded.words_in("zh")
+    assert Settings.from_env({"SHANMIAN_LLM_MODEL": "/models/qwen2.5-7b.gguf"}).words_in("zh")
+    assert Settings.from_env({"SHANMIAN_LLM_WORDING_LANGUAGES": "en,zh"}).words_in("zh")
