@@ -16,12 +16,21 @@ from litestar.openapi import OpenAPIConfig
 from server.api.candidates import CandidateController
 from server.api.interviews import InterviewController
 from server.api.jobs import JobController
-from server.bus import make_channels
+from server.api.scoring import score_interview
+from server.bus import Bus, make_bus
 from server.db.store import Store
 from server.errors import handle_http_error, handle_unexpected
+from server.ratelimit import (
+    RATE_LIMIT_STORE,
+    StreamRateLimitMiddleware,
+    TokenBuckets,
+    rate_limit_store,
+    rest_rate_limit,
+)
 from server.runtime import Runtime
 from server.settings import Settings
 from server.stream.candidate import candidate_stream
+from server.stream.observer import observer_stream
 from server.stream.registry import LiveInterviews
 
 log = logging.getLogger(__name__)
@@ -39,15 +48,32 @@ def _settings(state: State) -> Settings:
     return state.settings
 
 
+def _bus(state: State) -> Bus:
+    return state.bus
+
+
+def _runtime(state: State) -> Runtime:
+    return state.runtime
+
+
 @get("/health", tags=["ops"])
 async def health(state: State) -> dict[str, Any]:
+    """`degraded` while the event bus (Redis) is away: sessions go on, other nodes' observers wait for it."""
     runtime: Runtime = state.runtime
-    return {"status": "ok", "live_sessions": len(state.live), "models": runtime.loaded}
+    bus: Bus = state.bus
+    bus_health = bus.health()
+    return {
+        "status": "ok" if bus_health["ok"] else "degraded",
+        "bus": bus_health,
+        "live_sessions": len(state.live),
+        "models": runtime.loaded,
+    }
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
     """The app; pass a loaded `runtime` to share models across apps (tests), else it is loaded at start-up."""
-    channels = make_channels(settings)
+    bus = make_bus(settings)
+    channels = bus.plugin
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -57,7 +83,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
         rt = runtime or await Runtime.load(settings)
         app.state.store = store
         app.state.runtime = rt
-        app.state.live = LiveInterviews(store, channels, rt, settings)
+        app.state.live = LiveInterviews(store, channels, rt, settings, bus=bus)
         try:
             yield
         finally:
@@ -67,15 +93,32 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
             await store.close()
 
     return Litestar(
-        route_handlers=[JobController, CandidateController, InterviewController, candidate_stream, health],
+        route_handlers=[
+            JobController,
+            CandidateController,
+            InterviewController,
+            score_interview,
+            candidate_stream,
+            observer_stream,
+            health,
+        ],
         dependencies={
             "store": Provide(_store, sync_to_thread=False),
             "live_interviews": Provide(_live, sync_to_thread=False),
             "settings": Provide(_settings, sync_to_thread=False),
+            "bus": Provide(_bus, sync_to_thread=False),
+            "runtime": Provide(_runtime, sync_to_thread=False),
         },
         plugins=[channels],
+        middleware=[
+            rest_rate_limit(settings).middleware,
+            StreamRateLimitMiddleware(
+                TokenBuckets(settings.stream_rate_limit_per_minute, settings.stream_rate_limit_burst)
+            ),
+        ],
+        stores={RATE_LIMIT_STORE: rate_limit_store(settings)},
         lifespan=[lifespan],
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "bus": bus}),
         exception_handlers={HTTPException: handle_http_error, Exception: handle_unexpected},
         openapi_config=OpenAPIConfig(title="Shanmian", version="1", path="/schema"),
     )

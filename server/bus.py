@@ -1,42 +1,312 @@
 """The event bus: Litestar Channels, one channel per interview with history, in memory or on Redis.
 
-Every event a session emits is published here so observers on any node replay it, then follow it.
+Observers on any node replay a channel's history, then follow it; a Redis outage degrades the bus (events wait
+in a bounded buffer and are published when Redis returns) instead of stopping the sessions that emit them.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncGenerator, Iterable
+from datetime import timedelta
+from typing import Any
+
 from litestar.channels import ChannelsPlugin
-from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
+from litestar.channels.backends.redis import RedisChannelsStreamBackend
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from server.settings import Settings
 
-# Enough for a long interview: each partial transcript is an event, and observers replay all of them.
-HISTORY = 20_000
-# An observer that stops reading loses the oldest unsent events instead of growing memory without bound.
+log = logging.getLogger(__name__)
+
+# An observer that stops reading loses the oldest unsent live events instead of growing memory without bound;
+# the observer endpoint notices the gap in `seq` and refills it from the channel's history.
 SUBSCRIBER_BACKLOG = 5_000
+# How long one XREAD blocks: only a channel newly subscribed on this node waits up to this long for its first
+# live event (its history is read directly); channels already followed get each event as soon as it lands.
+REDIS_BLOCK_MS = 250
+REDIS_RETRY_S = 1.0
+
+# Failures that mean "Redis is not there right now", as opposed to bugs.
+BUS_DOWN_ERRORS = (RedisError, OSError)
 
 
 def channel_name(interview_id: str) -> str:
     return f"interview:{interview_id}"
 
 
-def make_backend(settings: Settings) -> ChannelsBackend:
-    if settings.redis_url:
-        from litestar.channels.backends.redis import RedisChannelsStreamBackend
-        from redis.asyncio import Redis
+class BusUnavailable(RuntimeError):
+    """The bus cannot serve history right now (Redis is down); the caller should retry shortly."""
 
-        redis = Redis.from_url(settings.redis_url)
-        return RedisChannelsStreamBackend(
-            history=HISTORY, redis=redis, key_prefix="shanmian", cap_streams_approximate=True
+
+class InterviewMemoryBackend(MemoryChannelsBackend):
+    """The in-process backend with Redis-stream semantics: history outlives subscribers, expires when idle.
+
+    Litestar's memory backend drops a channel's history when its last subscriber leaves (a second observer
+    would then miss the start of the interview) and never drops a channel nobody subscribes to (memory grows
+    with every interview ever held); this keeps history until the channel has been idle for `ttl_s`.
+    """
+
+    SWEEP_EVERY_S = 60.0
+
+    def __init__(self, history: int, ttl_s: float) -> None:
+        super().__init__(history=history)
+        self._ttl_s = ttl_s
+        self._touched: dict[str, float] = {}
+        self._swept = time.monotonic()
+
+    async def publish(self, data: bytes, channels: Iterable[str]) -> None:
+        channels = list(channels)
+        now = time.monotonic()
+        for channel in channels:
+            self._touched[channel] = now
+        if now - self._swept > min(self.SWEEP_EVERY_S, self._ttl_s):
+            self._expire(now)
+        await super().publish(data, channels)
+
+    async def unsubscribe(self, channels: Iterable[str]) -> None:
+        self._channels -= set(channels)  # and keep the history, unlike the parent
+
+    async def get_history(self, channel: str, limit: int | None = None) -> list[bytes]:
+        if channel not in self._history:  # the parent's defaultdict would create an empty deque for every probe
+            return []
+        return await super().get_history(channel, limit)
+
+    def _expire(self, now: float) -> None:
+        self._swept = now
+        for channel, touched in list(self._touched.items()):
+            if now - touched > self._ttl_s:
+                del self._touched[channel]
+                self._history.pop(channel, None)
+
+    def health(self) -> dict[str, Any]:
+        return {"backend": "memory", "ok": True}
+
+
+def _stream_id(raw: bytes | str) -> tuple[int, int]:
+    ms, _, seq = (raw.decode() if isinstance(raw, bytes) else raw).partition("-")
+    return int(ms), int(seq or 0)
+
+
+class ResilientRedisStreamBackend(RedisChannelsStreamBackend):
+    """Litestar's Redis streams backend, made to survive Redis going away and to join history and live exactly.
+
+    - publish never raises: while Redis is down, events wait in order in a bounded buffer and are published
+      when it returns (Litestar's publisher task would otherwise die on the first error and every later event
+      would pile up in its unbounded queue);
+    - the reader keeps its stream positions across errors and retries, so observers resume where they were;
+    - a channel newly subscribed on this node is read from the stream's end at subscription time (the parent
+      reads it from the beginning, replaying the whole interview as if it were live), so `subscribe, then read
+      history` covers every event exactly once up to `seq` de-duplication at the seam.
+    """
+
+    def __init__(
+        self,
+        *,
+        redis: Redis,
+        history: int,
+        ttl_s: float,
+        key_prefix: str,
+        held_max: int,
+        block_ms: int = REDIS_BLOCK_MS,
+        retry_s: float = REDIS_RETRY_S,
+    ) -> None:
+        super().__init__(
+            history=history,
+            redis=redis,
+            key_prefix=key_prefix,
+            stream_ttl=timedelta(seconds=ttl_s),
+            stream_sleep_no_subscriptions=block_ms,
+            cap_streams_approximate=True,
         )
-    return MemoryChannelsBackend(history=HISTORY)
+        self._retry_s = retry_s
+        self._held: deque[tuple[bytes, list[str]]] = deque()
+        self._held_max = held_max
+        self._positions: dict[str, tuple[int, int]] = {}
+        self._recovery: asyncio.Task[None] | None = None
+        self.error: str | None = None
+        self.down_since: float | None = None
+        self.dropped = 0
+
+    # --- health -------------------------------------------------------------------------------------------
+
+    def _down(self, exc: BaseException) -> None:
+        if self.error is None:
+            self.down_since = time.time()
+            log.warning(
+                "event bus: Redis is unavailable (%s); sessions go on, their events wait here (up to %d) "
+                "until it returns",
+                exc,
+                self._held_max,
+            )
+        self.error = f"{type(exc).__name__}: {exc}"
+        if self._recovery is None or self._recovery.done():
+            self._recovery = asyncio.create_task(self._recover())
+
+    async def _recover(self) -> None:
+        while True:
+            await asyncio.sleep(self._retry_s)
+            try:
+                await self._redis.ping()
+                sent = 0
+                while self._held:
+                    data, channels = self._held[0]
+                    await super().publish(data, channels)
+                    self._held.popleft()
+                    sent += 1
+            except BUS_DOWN_ERRORS as exc:
+                self.error = f"{type(exc).__name__}: {exc}"
+                continue
+            # No await between the last publish and here: nothing can be held in between and be forgotten.
+            log.warning(
+                "event bus: Redis is back after %.1f s; %d held events published, %d dropped",
+                time.time() - (self.down_since or time.time()),
+                sent,
+                self.dropped,
+            )
+            self.error = None
+            self.down_since = None
+            return
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "backend": "redis",
+            "ok": self.error is None,
+            "error": self.error,
+            "down_since": self.down_since,
+            "held_events": len(self._held),
+            "dropped_events": self.dropped,
+        }
+
+    # --- publish ------------------------------------------------------------------------------------------
+
+    async def publish(self, data: bytes, channels: Iterable[str]) -> None:
+        channels = list(channels)
+        if self.error is None and not self._held:
+            try:
+                await super().publish(data, channels)
+                return
+            except BUS_DOWN_ERRORS as exc:
+                self._down(exc)
+        if len(self._held) >= self._held_max:
+            self._held.popleft()
+            if self.dropped == 0:
+                log.error("event bus: more than %d events held while Redis is down; dropping the oldest", self._held_max)
+            self.dropped += 1
+        self._held.append((data, channels))
+
+    # --- subscribe and read ---------------------------------------------------------------------------------
+
+    async def subscribe(self, channels: Iterable[str]) -> None:
+        channels = set(channels)
+        for channel in channels - self._subscribed_channels:
+            key = self._make_key(channel)
+            try:
+                last = await self._redis.xrevrange(key, count=1)
+            except BUS_DOWN_ERRORS as exc:
+                # Not knowing where the stream ends, read it from the start: duplicates are dropped by `seq`.
+                self._down(exc)
+                last = []
+            self._positions[key] = _stream_id(last[0][0]) if last else (0, 0)
+        await super().subscribe(channels)
+
+    async def stream_events(self) -> AsyncGenerator[tuple[str, Any], None]:
+        while True:
+            channels = await self._get_subscribed_channels()
+            streams = {
+                (key := self._make_key(c)): "%d-%d" % self._positions.get(key, (0, 0))  # noqa: UP031
+                for c in channels
+            }
+            try:
+                data = await self._redis.xread(streams, block=self._stream_sleep_no_subscriptions)  # type: ignore[arg-type]
+            except BUS_DOWN_ERRORS as exc:
+                self._down(exc)
+                await asyncio.sleep(self._retry_s)
+                continue
+            for stream_key, events in data or []:
+                key = stream_key.decode()
+                for event_id, fields in events:
+                    position = _stream_id(event_id)
+                    # A channel re-subscribed while this read was in flight has moved on; do not go back.
+                    if position <= self._positions.get(key, (0, 0)):
+                        continue
+                    self._positions[key] = position
+                    yield fields[b"channel"].decode(), fields[b"data"]
+
+    async def get_history(self, channel: str, limit: int | None = None) -> list[bytes]:
+        try:
+            return await super().get_history(channel, limit)
+        except BUS_DOWN_ERRORS as exc:
+            self._down(exc)
+            raise BusUnavailable(f"the event bus (Redis) is unavailable: {exc}") from exc
+
+    async def on_shutdown(self) -> None:
+        if self._recovery is not None:
+            self._recovery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recovery
+        await self._redis.aclose()
 
 
-def make_channels(settings: Settings) -> ChannelsPlugin:
-    return ChannelsPlugin(
-        backend=make_backend(settings),
+BusBackend = InterviewMemoryBackend | ResilientRedisStreamBackend
+
+
+class Bus:
+    """The channels plugin with its backend, so history and health can be asked for by interview.
+
+    A plain class, not a dataclass: Litestar would try to validate a dataclass dependency field by field.
+    """
+
+    def __init__(self, plugin: ChannelsPlugin, backend: BusBackend) -> None:
+        self.plugin = plugin
+        self.backend = backend
+
+    async def history(self, interview_id: str) -> list[bytes]:
+        """Every event of the interview still held, oldest first; BusUnavailable while Redis is down."""
+        return await self.backend.get_history(channel_name(interview_id))
+
+    def health(self) -> dict[str, Any]:
+        return self.backend.health()
+
+    def subscribers(self, interview_id: str) -> int:
+        """Observers of the interview connected to this node (the plugin keeps no public count)."""
+        return len(self.plugin._channels.get(channel_name(interview_id), ()))
+
+    def backlog(self, interview_id: str) -> int:
+        """The most events waiting for any one of this node's observers of the interview."""
+        return max((s.qsize for s in self.plugin._channels.get(channel_name(interview_id), ())), default=0)
+
+
+def make_backend(settings: Settings) -> BusBackend:
+    if settings.redis_url:
+        # Timeouts bound how long a dead Redis can hold up the publisher; they exceed the XREAD block time.
+        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+        return ResilientRedisStreamBackend(
+            redis=redis,
+            history=settings.bus_history,
+            ttl_s=settings.bus_history_ttl_s,
+            key_prefix=f"{settings.redis_prefix}_bus",
+            held_max=settings.bus_held_max,
+        )
+    return InterviewMemoryBackend(history=settings.bus_history, ttl_s=settings.bus_history_ttl_s)
+
+
+def make_bus(settings: Settings) -> Bus:
+    backend = make_backend(settings)
+    plugin = ChannelsPlugin(
+        backend=backend,
         arbitrary_channels_allowed=True,
         subscriber_max_backlog=SUBSCRIBER_BACKLOG,
         subscriber_backlog_strategy="dropleft",
     )
+    return Bus(plugin, backend)
+
+
+def make_channels(settings: Settings) -> ChannelsPlugin:
+    return make_bus(settings).plugin

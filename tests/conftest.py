@@ -10,9 +10,10 @@ import asyncio
 import os
 import socket
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import pytest
@@ -125,3 +126,107 @@ async def live_server(embedded_runtime: Runtime) -> AsyncIterator[LiveServer]:
         server, task = await start_server(settings, embedded_runtime)
         yield LiveServer(f"http://127.0.0.1:{settings.port}", settings)
         await stop_server(server, task)
+
+
+# --- servers with chosen settings (observer, bus, store and two-process tests) ------------------------------
+
+
+@dataclass
+class AppServer(LiveServer):
+    """A LiveServer that also hands out its app, for tests that look at its bus or its live sessions."""
+
+    app: Any = None
+
+
+class ServerFactory:
+    """Starts real servers on loopback ports with chosen settings; all stopped at the end of the test module."""
+
+    def __init__(self, runtime: Runtime, data_dir: Path) -> None:
+        self.runtime = runtime
+        self.data_dir = data_dir
+        self._running: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
+
+    async def start(self, **overrides: Any) -> AppServer:
+        values: dict[str, Any] = {
+            "api_key": "test-key",
+            "port": free_port(),
+            "data_dir": self.data_dir,
+            "reconnect_grace_s": 2.0,
+            "hello_timeout_s": 5.0,
+        }
+        values.update(overrides)
+        settings = Settings.from_env({}, **values)
+        app = create_app(settings, self.runtime)
+        config = uvicorn.Config(
+            app, host=settings.host, port=settings.port, ws_max_size=WS_MAX_BYTES, log_level="warning", lifespan="on"
+        )
+        server = uvicorn.Server(config)
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.02)
+        self._running.append((server, task))
+        return AppServer(f"http://127.0.0.1:{settings.port}", settings, app)
+
+    async def stop(self, server: AppServer) -> None:
+        for s, task in list(self._running):
+            if s.config.port == server.settings.port:
+                self._running.remove((s, task))
+                await stop_server(s, task)
+
+    async def stop_all(self) -> None:
+        while self._running:
+            await stop_server(*self._running.pop())
+
+
+@pytest.fixture(scope="module")
+async def server_factory(embedded_runtime: Runtime) -> AsyncIterator[ServerFactory]:
+    """Start servers with `await server_factory.start(**settings)`; each module gets its own data folder."""
+    with tempfile.TemporaryDirectory(prefix="shanmian-test-") as data:
+        factory = ServerFactory(embedded_runtime, Path(data))
+        yield factory
+        await factory.stop_all()
+
+
+@pytest.fixture
+def redis_prefix(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A Redis key prefix of this test's own; its keys are deleted afterwards."""
+    import uuid
+
+    import redis as redis_sync
+
+    prefix = f"shanmian-test-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    client = redis_sync.Redis.from_url(REDIS_URL)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A throwaway PostgreSQL database for this test session (dropped afterwards); its sqlalchemy URL."""
+    import uuid
+
+    import asyncpg
+
+    name = f"shanmian_test_{uuid.uuid4().hex[:12]}"
+    admin = POSTGRES_URL
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    base, _, _ = admin.rpartition("/")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

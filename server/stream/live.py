@@ -177,6 +177,18 @@ class LiveInterview:
                     await self.emit(ClosedOut(reason=reason))
                     self._on_end(self)
 
+    def restore(self, last_question: QuestionOut | None, seq: int) -> None:
+        """Continue a session rebuilt from stored turns (after a restart): it has started, its stream goes on at `seq`."""
+        self.started = True
+        self.last_question = last_question
+        self._seq = max(self._seq, seq)
+
+    async def finish(self, reason: str) -> None:
+        """Score and close a session whose last answer was stored but whose close was not (the process died)."""
+        async with self._lock:
+            if not self.finished:
+                await self._apply(await self.interviewer.close(reason))
+
     async def shutdown(self) -> None:
         if self._grace is not None:
             self._grace.cancel()

@@ -158,8 +158,19 @@ class CandidateLeft(Out, tag="candidate_left"):
 
 
 class CommentOut(Out, tag="comment"):
+    """An observer's note: outside the session's `seq` order (any node may add one), de-duplicated by `comment_id`."""
+
     author: str
     text: str
+    comment_id: int = 0
+
+
+class EventHead(Struct, forbid_unknown_fields=False):
+    """The few fields of a published event that an observer's feed orders and de-duplicates by."""
+
+    type: str = ""
+    seq: int = 0
+    comment_id: int = 0
 
 
 ServerMessage = (

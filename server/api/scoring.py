@@ -1,0 +1,42 @@
+"""`POST /v1/interviews/{id}/score`: score an ended interview's stored turns on request and store the report.
+
+For interviews that ended without a report (abandoned, or cut short by a crash), or to score again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.status_codes import HTTP_200_OK
+
+from dialogue.scoring import score_session
+from server.auth import hr_guard
+from server.db.store import Store, plan_from_json, report_to_json
+from server.errors import conflict, not_found
+from server.runtime import Runtime
+
+SCORABLE = ("completed", "abandoned")
+
+
+@post("/v1/interviews/{interview_id:str}/score", guards=[hr_guard], status_code=HTTP_200_OK, tags=["interviews"])
+async def score_interview(
+    interview_id: FromPath[str], store: NamedDependency[Store], runtime: NamedDependency[Runtime]
+) -> dict[str, Any]:
+    """Scores the stored transcript with this server's models; the report replaces any earlier one."""
+    row = await store.interview(interview_id)
+    if row is None:
+        raise not_found("interview", interview_id)
+    if row.status not in SCORABLE:
+        raise conflict(f"the interview is {row.status}; it can be scored once it is completed or abandoned")
+    job = await store.job(row.job_id)
+    if job is None:
+        raise conflict(f"the interview's job {row.job_id!r} no longer exists; its plan is needed to score")
+    plan = plan_from_json(job.plan)
+    models = runtime.interviewer_models(plan.language)
+    report = await score_session(plan, await store.turns(interview_id), judge=models.judge, relevance=models.relevance)
+    await store.save_report(interview_id, report)
+    await store.audit("hr", "interview_scored", interview_id, overall=report.overall)
+    return report_to_json(report)

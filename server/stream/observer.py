@@ -1,0 +1,300 @@
+"""The observer stream (PROTOCOL.md section 3): replay an interview's channel, then follow it live; take comments.
+
+Each event reaches an observer once and in order: subscribe first, then read history, and drop by `seq` what both
+returned; a stuck observer is dropped after a send timeout instead of holding events or the session back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from litestar import WebSocket, websocket
+from litestar.channels import Subscriber
+from litestar.di import NamedDependency
+from litestar.exceptions import WebSocketDisconnect
+from litestar.params import FromPath, FromQuery
+
+from server.auth import bearer_key, is_hr_key, token_matches
+from server.bus import Bus, BusUnavailable, channel_name
+from server.db.store import Store
+from server.db.tables import InterviewRow
+from server.settings import Settings
+from server.stream.messages import (
+    BadMessage,
+    ClosedOut,
+    CommentMsg,
+    CommentOut,
+    ErrorOut,
+    EventHead,
+    Out,
+    Ping,
+    Pong,
+    decode_observer,
+    encode,
+)
+from server.stream.registry import LiveInterviews
+
+log = logging.getLogger(__name__)
+
+CLOSE_NORMAL = 1000
+CLOSE_POLICY = 1008
+_head = msgspec.json.Decoder(EventHead)
+
+
+class ObserverGone(Exception):
+    """The observer's socket is closed or accepted nothing within the send timeout."""
+
+
+class ObserverSocket:
+    """A WebSocket whose every send is bounded in time: a peer that stops reading cannot hold a sender forever."""
+
+    def __init__(self, socket: WebSocket[Any, Any, Any], send_timeout_s: float) -> None:
+        self.socket = socket
+        self.send_timeout_s = send_timeout_s
+        self.open = True
+
+    async def send_text(self, data: str) -> None:
+        if not self.open:
+            raise ObserverGone("the socket is closed")
+        try:
+            async with asyncio.timeout(self.send_timeout_s):
+                await self.socket.send_text(data)
+        except TimeoutError:
+            self.open = False
+            raise ObserverGone(f"nothing was accepted for {self.send_timeout_s:.0f} s") from None
+        except Exception as exc:
+            self.open = False
+            raise ObserverGone(str(exc)) from exc
+
+    async def send(self, message: Out) -> None:
+        await self.send_text(encode(message))
+
+    async def error(self, code: str, message: str) -> None:
+        await self.send(ErrorOut(code=code, message=message))
+
+    async def close(self, reason: str, code: int = CLOSE_NORMAL) -> None:
+        if self.open:
+            with contextlib.suppress(ObserverGone):
+                await self.send(ClosedOut(reason=reason))
+        self.open = False
+        # A peer that reads nothing would also never take the close frame; returning lets the server drop it.
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(1.0):
+                await self.socket.close(code=code, reason=reason[:120])
+
+    async def fail(self, code: str, message: str) -> None:
+        with contextlib.suppress(ObserverGone):
+            await self.error(code, message)
+        await self.close(code, CLOSE_POLICY)
+
+
+class ObserverFeed:
+    """Delivers an interview's events to one observer: history, then live, each event once, in `seq` order."""
+
+    def __init__(self, conn: ObserverSocket, bus: Bus, interview_id: str) -> None:
+        self.conn = conn
+        self.bus = bus
+        self.interview_id = interview_id
+        self.last_seq = 0
+        self._comments: set[int] = set()
+        self.sent = 0
+
+    async def replay(self) -> None:
+        """Every event so far; raises BusUnavailable when the history cannot be read."""
+        for raw in await self.bus.history(self.interview_id):
+            await self.deliver(raw, refill=False)
+
+    async def follow(self, subscriber: Subscriber) -> None:
+        async for raw in subscriber.iter_events():
+            await self.deliver(raw)
+
+    async def deliver(self, raw: bytes, *, refill: bool = True) -> None:
+        try:
+            head = _head.decode(raw)
+        except msgspec.DecodeError:
+            head = EventHead()
+        if head.seq:
+            if head.seq <= self.last_seq:
+                return  # already sent: the history/live seam, or a re-read after a Redis outage
+            if refill and self.last_seq and head.seq > self.last_seq + 1:
+                # Events in between were dropped from this observer's backlog while it was slow; history has them.
+                await self._refill(self.last_seq, head.seq)
+            self.last_seq = head.seq
+        elif head.type == "comment" and head.comment_id:
+            if head.comment_id in self._comments:
+                return
+            self._comments.add(head.comment_id)
+        await self.conn.send_text(raw.decode())
+        self.sent += 1
+
+    async def _refill(self, after: int, before: int) -> None:
+        try:
+            history = await self.bus.history(self.interview_id)
+        except BusUnavailable as exc:
+            log.info("interview %s: observer gap %d..%d not refilled: %s", self.interview_id, after, before, exc)
+            return
+        for raw in history:
+            head = _head.decode(raw)
+            if after < head.seq < before:
+                await self.conn.send_text(raw.decode())
+                self.sent += 1
+
+
+def _observer_author(row: InterviewRow, settings: Settings, token: str | None) -> str | None:
+    """Who is watching: "observer" by the interview's observer token, "hr" by the API key; None if neither."""
+    if token_matches(row.observer_token, token):
+        return "observer"
+    if is_hr_key(settings, token):
+        return "hr"
+    return None
+
+
+def _session_clock(row: InterviewRow, live_interviews: LiveInterviews) -> float:
+    live = live_interviews.get(row.id)
+    if live is not None:
+        return live.clock()
+    if row.started_at is None:
+        return 0.0
+    started = row.started_at if row.started_at.tzinfo else row.started_at.replace(tzinfo=UTC)
+    return round(max(0.0, (datetime.now(UTC) - started).total_seconds()), 3)
+
+
+class ObserverStream:
+    """One observer connection: the feed in a background task, the receive loop (comments, pings) in front."""
+
+    def __init__(
+        self,
+        conn: ObserverSocket,
+        row: InterviewRow,
+        author: str,
+        *,
+        store: Store,
+        bus: Bus,
+        live_interviews: LiveInterviews,
+        settings: Settings,
+    ) -> None:
+        self.conn = conn
+        self.row = row
+        self.author = author
+        self.store = store
+        self.bus = bus
+        self.live_interviews = live_interviews
+        self.settings = settings
+
+    async def receive(self) -> str | None:
+        event: Any = await self.conn.socket.receive()
+        if event["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(detail="disconnected")
+        if event.get("bytes") is not None:
+            return None
+        return str(event.get("text") or "")
+
+    async def run(self) -> None:
+        feed = ObserverFeed(self.conn, self.bus, self.row.id)
+        subscriber = await self.bus.plugin.subscribe(channel_name(self.row.id))
+        try:
+            try:
+                await feed.replay()
+            except BusUnavailable as exc:
+                await self.conn.fail("internal", f"live events are unavailable right now ({exc}); reconnect shortly")
+                return
+            except ObserverGone as exc:
+                log.info("interview %s: observer dropped during replay after %d events: %s", self.row.id, feed.sent, exc)
+                await self.conn.close("too slow: the observer stopped reading", CLOSE_POLICY)
+                return
+            # Whichever ends first ends the connection: the peer leaving, or the feed dropping a stuck peer
+            # (whose receive would otherwise wait forever, keeping its backlog alive).
+            tasks = {asyncio.create_task(self._follow(feed, subscriber)), asyncio.create_task(self._receive())}
+            done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in pending:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, ObserverGone):
+                    await task
+            for task in done:
+                failure = task.exception()
+                if failure is not None and not isinstance(failure, WebSocketDisconnect | ObserverGone):
+                    raise failure
+        finally:
+            await self.bus.plugin.unsubscribe(subscriber, channel_name(self.row.id))
+
+    async def _receive(self) -> None:
+        while self.conn.open:
+            await self._handle(await self.receive())
+
+    async def _follow(self, feed: ObserverFeed, subscriber: Subscriber) -> None:
+        try:
+            await feed.follow(subscriber)
+        except ObserverGone as exc:
+            log.info("interview %s: observer dropped after %d events: %s", self.row.id, feed.sent, exc)
+            await self.conn.close("too slow: the observer stopped reading", CLOSE_POLICY)
+
+    async def _handle(self, frame: str | None) -> None:
+        if frame is None:
+            await self.conn.error("bad_message", "observers send JSON text frames only, not binary")
+            return
+        if len(frame.encode()) > self.settings.max_message_bytes:
+            await self.conn.error("too_large", f"the message is larger than {self.settings.max_message_bytes} bytes")
+            return
+        try:
+            message = decode_observer(frame)
+        except BadMessage as exc:
+            await self.conn.error(exc.code, str(exc))
+            return
+        match message:
+            case Ping():
+                await self.conn.send(Pong())
+            case CommentMsg(text=text):
+                await self._comment(text)
+
+    async def _comment(self, text: str) -> None:
+        text = text.strip()
+        if not text:
+            await self.conn.error("bad_message", "the comment is empty")
+            return
+        if len(text) > self.settings.max_text_chars:
+            await self.conn.error(
+                "too_large", f"the comment is {len(text)} characters; the limit is {self.settings.max_text_chars}"
+            )
+            return
+        row = await self.store.add_comment(self.row.id, self.author, text)
+        await self.store.audit(self.author, "comment_added", self.row.id, comment_id=row.id)
+        comment = CommentOut(
+            author=self.author, text=text, comment_id=row.id, t=_session_clock(self.row, self.live_interviews)
+        )
+        # Through the channel, not to sockets here: observers on every node see it, the candidate never does.
+        self.bus.plugin.publish(encode(comment).encode(), channel_name(self.row.id))
+
+
+@websocket("/v1/interviews/{interview_id:str}/observe")
+async def observer_stream(
+    socket: WebSocket[Any, Any, Any],
+    interview_id: FromPath[str],
+    store: NamedDependency[Store],
+    bus: NamedDependency[Bus],
+    live_interviews: NamedDependency[LiveInterviews],
+    settings: NamedDependency[Settings],
+    token: FromQuery[str | None] = None,
+) -> None:
+    await socket.accept()
+    conn = ObserverSocket(socket, settings.observer_send_timeout_s)
+    row = await store.interview(interview_id)
+    if row is None:
+        await conn.fail("not_found", f"no interview with id {interview_id!r}")
+        return
+    author = _observer_author(row, settings, token or bearer_key(socket))
+    if author is None:
+        await conn.fail(
+            "unauthorized", "observe with ?token=<observer_token> of this interview or the HR API key (bearer or ?token=)"
+        )
+        return
+    stream = ObserverStream(
+        conn, row, author, store=store, bus=bus, live_interviews=live_interviews, settings=settings
+    )
+    with contextlib.suppress(WebSocketDisconnect):
+        await stream.run()
+    conn.open = False
