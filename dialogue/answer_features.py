@@ -19,11 +19,11 @@ _EN_SITUATION = re.compile(
     r"responsibility) (was|is)|i was (responsible|asked|tasked)|(days?|weeks?|months?) before|last year|"
     r"we had to|there was|we were)\b"
 )
+# "I" or "we" doing something: a past-tense verb (regular, or a common irregular one) or a habitual present.
 _EN_ACTION = re.compile(
-    r"\b(i|we) (led|built|designed|introduced|implemented|added|profiled|found|wrote|set up|created|migrated|"
-    r"split|refactored|organi[sz]ed|decided|started|moved|automated|proposed|fixed|debugged|analy[sz]ed|"
-    r"measured|ran|kept|used|applied|deployed|reviewed|negotiated|trained|coached|replaced|rewrote|tuned|"
-    r"start|add|define|write|run|use|track|review|build|set)\b"
+    r"\b(i|we)( \w+ly)? (\w+ed|led|built|made|wrote|ran|cut|took|set up|set|found|chose|brought|taught|drove|"
+    r"began|kept|got|put|held|spent|sent|split|did|rewrote|start|add|define|write|run|use|track|review|build|"
+    r"set|talk|check|make|lead|ask|test|plan|measure|monitor|automate|document)\b"
 )
 _EN_RESULT = re.compile(
     r"\b(as a result|the result|resulted in|result was|outcome|which (led|meant|cut|reduced)|so that|in the end|"

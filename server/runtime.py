@@ -16,6 +16,7 @@ from dialogue.language import Language
 from dialogue.llm import LLMBackend, build_backend
 from dialogue.semantic import EncoderUnavailable, SentenceEncoder
 from dialogue.wording import WordingConfig
+from media import ASRConfig, ASREngine, SileroVad
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,8 @@ class Runtime:
     settings: Settings
     llm: LLMBackend | None = None
     encoder: SentenceEncoder | None = None
+    asr: ASREngine | None = None
+    vad: SileroVad | None = None
     loaded: list[str] = field(default_factory=list)
 
     @classmethod
@@ -47,6 +50,16 @@ class Runtime:
             runtime.loaded.append(f"LLM: {settings.llm_model} at {settings.llm_base_url}")
         else:
             runtime.loaded.append("LLM: none (templates and rules only)")
+        if settings.voice:
+            config = ASRConfig(
+                models={"en": settings.asr_model_en, "zh": settings.asr_model_zh}, cpu_threads=settings.asr_threads
+            )
+            runtime.asr = ASREngine(config)
+            await asyncio.to_thread(runtime.asr.preload)
+            runtime.vad = await asyncio.to_thread(SileroVad)
+            runtime.loaded.append(f"ASR: {models.describe(settings.asr_model_en)} (en)")
+            runtime.loaded.append(f"ASR: {models.describe(settings.asr_model_zh)} (zh)")
+            runtime.loaded.append(f"VAD: {models.describe('silero-vad')}")
         try:
             folder = await asyncio.to_thread(models.resolve, settings.embedding_model)
             runtime.encoder = await asyncio.to_thread(SentenceEncoder.load, folder)
@@ -67,5 +80,7 @@ class Runtime:
         )
 
     async def aclose(self) -> None:
+        if self.asr is not None:
+            self.asr.close()
         if self.llm is not None:
             await self.llm.aclose()

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-
 EMBEDDED_LLM = "smollm2-135m-instruct"
 
 
@@ -43,6 +42,7 @@ class Settings:
     llm_wording_timeout_s: float = 2.0
     embedding_model: str = "minilm-l6-v2"  # sentence embeddings for answer relevance (English)
     max_follow_ups: int = 1
+    voice: bool = True  # load ASR and VAD; off, the server takes text interviews only (and starts faster)
     asr_model_en: str = "whisper-tiny.en"
     asr_model_zh: str = "whisper-base"
     asr_threads: int = 2

@@ -16,8 +16,10 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath, FromQuery
 
 from dialogue.session import AnswerFinished, CandidateEnded, RepeatAsked, RephraseAsked, SessionEvent
+from media import FrameError, UnsupportedAudio
 from server.auth import token_matches
 from server.db.store import Store
+from server.runtime import Runtime
 from server.settings import Settings
 from server.stream.live import LiveInterview, SessionClosed
 from server.stream.messages import (
@@ -37,6 +39,7 @@ from server.stream.messages import (
     encode,
 )
 from server.stream.registry import LiveInterviews
+from server.stream.voice import VoiceChannel, audio_format
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +64,13 @@ class CandidateSocket:
     async def error(self, code: str, message: str) -> None:
         await self.send(ErrorOut(code=code, message=message))
 
-    async def close(self, reason: str) -> None:
-        """Close with `closed` first, as the protocol promises."""
+    async def close(self, reason: str, *, announce: bool = True) -> None:
+        """Close with `closed` first, as the protocol promises (unless the session already said it)."""
         if not self.open:
             return
-        with contextlib.suppress(Exception):
-            await self.send(ClosedOut(reason=reason))
+        if announce:
+            with contextlib.suppress(Exception):
+                await self.send(ClosedOut(reason=reason))
         self.open = False
         with contextlib.suppress(Exception):
             await self.socket.close(code=CLOSE_NORMAL, reason=reason[:120])
@@ -80,12 +84,15 @@ class CandidateSocket:
 class CandidateStream:
     """One candidate connection: the hello handshake, then the receive loop feeding the live interview."""
 
-    def __init__(self, conn: CandidateSocket, settings: Settings) -> None:
+    def __init__(self, conn: CandidateSocket, settings: Settings, runtime: Runtime) -> None:
         self.conn = conn
         self.settings = settings
+        self.runtime = runtime
         self.live: LiveInterview | None = None
         self.hello: Hello | None = None
-        self._events: asyncio.Queue[SessionEvent] = asyncio.Queue()
+        self.voice: VoiceChannel | None = None
+        # None ends the worker once everything before it has reached the session.
+        self._events: asyncio.Queue[SessionEvent | None] = asyncio.Queue()
 
     async def receive(self) -> str | bytes:
         event: Any = await self.conn.socket.receive()
@@ -135,10 +142,19 @@ class CandidateStream:
             return (
                 f'mode {hello.mode!r} needs "audio": {{"encoding": "pcm_s16le", "sample_rate": 16000, "channels": 1}}'
             )
-        return 'voice mode is not available on this server yet; use mode "text"'
+        if self.runtime.asr is None:
+            return 'this server was started without speech recognition (SHANMIAN_VOICE=0); use mode "text"'
+        try:
+            audio_format(hello.audio)
+        except UnsupportedAudio as exc:
+            return str(exc)
+        return None
 
     async def run(self, live: LiveInterview) -> None:
         self.live = live
+        assert self.hello is not None
+        if self.hello.mode != "text" and self.hello.audio is not None:
+            self.voice = VoiceChannel.open(self.runtime, live, self.hello.audio, self._events.put_nowait)
         worker = asyncio.create_task(self._work())
         try:
             while True:
@@ -155,16 +171,23 @@ class CandidateStream:
                 if live.finished:
                     break
         finally:
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
+            # A dropped connection keeps what the candidate already said: the turn in progress is finished
+            # and reaches the session before this connection's worker stops.
+            if self.voice is not None:
+                await self.voice.finish()
+            self._events.put_nowait(None)
+            await worker
 
     async def _audio(self, frame: bytes) -> None:
-        assert self.hello is not None
-        if self.hello.mode == "text":
+        if self.voice is None:
             await self.conn.error(
                 "bad_message", "binary audio frames are only accepted in voice or video mode; this session is text"
             )
+            return
+        try:
+            await self.voice.push(frame)
+        except FrameError as exc:
+            await self.conn.error("too_large" if self.voice.too_large(frame) else "bad_message", str(exc))
 
     async def _dispatch(self, message: Any) -> None:
         match message:
@@ -187,13 +210,16 @@ class CandidateStream:
             case Repeat():
                 self._events.put_nowait(RepeatAsked())
             case End():
+                if self.voice is not None:
+                    await self.voice.finish()  # what was said before "end" still counts
                 self._events.put_nowait(CandidateEnded())
 
     async def _work(self) -> None:
         """Session events in order, off the receive loop, so a ping is answered while the model works."""
         assert self.live is not None
-        while True:
-            event = await self._events.get()
+        while (event := await self._events.get()) is not None:
+            if self.live.finished:
+                continue
             try:
                 await self.live.submit(event)
             except SessionClosed:
@@ -202,8 +228,7 @@ class CandidateStream:
                 log.exception("interview %s: failed to handle %s", self.live.interview_id, event)
                 await self.conn.error("internal", "the server failed to handle that message; please try again")
             if self.live.finished:
-                await self.conn.close("completed")
-                return
+                await self.conn.close("completed", announce=False)
 
 
 def message_type(message: Any) -> str:
@@ -216,6 +241,7 @@ async def candidate_stream(
     interview_id: FromPath[str],
     store: NamedDependency[Store],
     live_interviews: NamedDependency[LiveInterviews],
+    runtime: NamedDependency[Runtime],
     settings: NamedDependency[Settings],
     token: FromQuery[str | None] = None,
 ) -> None:
@@ -231,7 +257,7 @@ async def candidate_stream(
     if row.status in ("completed", "abandoned"):
         await conn.fail("session_closed", f"this interview is {row.status}; it cannot be joined again")
         return
-    stream = CandidateStream(conn, settings)
+    stream = CandidateStream(conn, settings, runtime)
     live: LiveInterview | None = None
     try:
         hello = await stream.await_hello()

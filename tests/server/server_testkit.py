@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import wave
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -69,3 +71,40 @@ class Stream:
 
     async def close(self) -> None:
         await self.ws.close()
+
+
+def read_wav(path: Path) -> bytes:
+    with wave.open(str(path)) as w:
+        assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (16000, 1, 2)
+        return w.readframes(w.getnframes())
+
+
+FRAME_BYTES = 640  # 20 ms of 16 kHz mono s16
+
+
+async def play(ws: websockets.ClientConnection, pcm: bytes, pace: float = 8.0, frame: int = FRAME_BYTES) -> None:
+    """Send PCM as a microphone would, `pace` times faster than real time."""
+    for i in range(0, len(pcm), frame):
+        await ws.send(pcm[i : i + frame])
+        await asyncio.sleep(frame / 32000 / pace)
+
+
+async def silence_until(stream: Stream, kinds: tuple[str, ...], pace: float = 8.0, max_s: float = 12.0) -> dict[str, Any]:
+    """Send silence until a message of one of `kinds` arrives (or `max_s` seconds of audio have been sent)."""
+    quiet = b"\0" * FRAME_BYTES
+    pending = asyncio.ensure_future(stream.next(120))
+    sent = 0.0
+    try:
+        while True:
+            while not pending.done():
+                if sent < max_s:
+                    await stream.ws.send(quiet)
+                    sent += 0.02
+                await asyncio.wait([pending], timeout=0.02 / pace)
+            message = pending.result()
+            if message["type"] in kinds:
+                return message
+            pending = asyncio.ensure_future(stream.next(120))
+    finally:
+        if not pending.done():
+            pending.cancel()
