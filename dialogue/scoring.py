@@ -197,7 +197,7 @@ async def score_session(
     for d in plan.dimensions:
         own = _answers_for(d.name, answers, plan)
         if not own:
-            dimensions.append(DimensionScore(d.name, d.weight, 0.0, (), p.not_covered, 0.0))
+            dimensions.append(DimensionScore(d.name, round(d.weight, 6), 0.0, (), p.not_covered, 0.0))
             continue
         means = _feature_means(own, plan, d.name)
         rules = round(10 * sum(FEATURE_WEIGHTS[k] * v for k, v in means.items()), 1)
@@ -216,7 +216,9 @@ async def score_session(
                 sources = [a.answer for a in own]
                 evidence += [q for q in verdict.quotes if is_verbatim(q, sources) and q not in evidence]
         dimensions.append(
-            DimensionScore(d.name, d.weight, score, tuple(evidence[: MAX_EVIDENCE + 2]), rationale, rules, model_score)
+            DimensionScore(
+                d.name, round(d.weight, 6), score, tuple(evidence[: MAX_EVIDENCE + 2]), rationale, rules, model_score
+            )
         )
     overall = round(sum(d.score * d.weight for d in dimensions), 1)
     covered: set[str] = set().union(*(a.features.coverage_terms for a in answers)) if answers else set()

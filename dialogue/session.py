@@ -137,6 +137,7 @@ class InterviewSession:
         self.turns: list[Turn] = []
         self.current: Question | None = None
         self._original = ""
+        self._original_kind = QuestionKind.MAIN
         self._main_index = 0
         self._follow_ups = 0
         self._phrases = phrases(plan.language)
@@ -161,6 +162,7 @@ class InterviewSession:
         self.current = question
         if question.kind in (QuestionKind.MAIN, QuestionKind.FOLLOW_UP, QuestionKind.CLOSING):
             self._original = question.text
+            self._original_kind = question.kind
 
     def handle(self, event: SessionEvent) -> SessionAction:
         if self.phase is Phase.FINISHED:
@@ -215,7 +217,8 @@ class InterviewSession:
                 seq=len(self.turns) + 1,
                 question_id=self.current.question_id,
                 main_question_id=main.question_id if self.phase is Phase.ANSWERING else "closing",
-                question_kind=self.current.kind,
+                # Asked again or reworded, it is still the main question or follow-up it was.
+                question_kind=self._original_kind,
                 question_text=self.current.text,
                 answer=text,
                 start=event.start,

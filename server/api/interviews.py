@@ -97,8 +97,12 @@ class InterviewController(Controller):
         token: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
         """HR with the API key, or the candidate with `?token=<candidate_token>`."""
-        row = await _interview(store, interview_id)
-        if not (is_hr_key(settings, bearer_key(request)) or token_matches(row.candidate_token, token)):
+        hr = is_hr_key(settings, bearer_key(request))
+        row = await store.interview(interview_id)
+        # Without the HR key, an unknown id answers like a wrong token: ids are not to be probed.
+        if row is None and hr:
+            raise not_found("interview", interview_id)
+        if row is None or not (hr or token_matches(row.candidate_token, token)):
             raise ApiError(
                 HTTP_401_UNAUTHORIZED,
                 "unauthorized",

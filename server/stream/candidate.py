@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from litestar import WebSocket, websocket
@@ -35,6 +36,7 @@ from server.stream.messages import (
     Ready,
     Repeat,
     Rephrase,
+    TurnEndOut,
     decode_candidate,
     encode,
 )
@@ -53,12 +55,15 @@ class CandidateSocket:
     def __init__(self, socket: WebSocket[Any, Any, Any]) -> None:
         self.socket = socket
         self.open = True
+        self.clock: Callable[[], float] | None = None  # the session's, once the candidate is in one
 
     async def send_text(self, data: str) -> None:
         if self.open:
             await self.socket.send_text(data)
 
     async def send(self, message: Out) -> None:
+        if self.clock is not None and not message.t:
+            message.t = self.clock()
         await self.send_text(encode(message))
 
     async def error(self, code: str, message: str) -> None:
@@ -204,6 +209,9 @@ class CandidateStream:
                         f"the answer is {len(text)} characters; the limit is {self.settings.max_text_chars}",
                     )
                 else:
+                    assert self.live is not None
+                    # Observers (and the transcript view) see a typed answer as a spoken one's turn_end.
+                    await self.live.emit(TurnEndOut(text=text))
                     self._events.put_nowait(AnswerFinished(text))
             case Rephrase():
                 self._events.put_nowait(RephraseAsked())
@@ -269,6 +277,7 @@ async def candidate_stream(
             await conn.fail("session_closed", "this interview has ended")
             return
         resumed = await live.attach(conn)
+        conn.clock = live.clock
         await live.emit(Ready(session_id=row.id, resumed=resumed))
         await live.begin()
         await stream.run(live)

@@ -116,3 +116,11 @@ def test_the_candidate_can_end_at_any_time(session: InterviewSession) -> None:
 def test_events_before_start_are_refused(session: InterviewSession) -> None:
     with pytest.raises(RuntimeError, match="start"):
         session.handle(AnswerFinished(FULL))
+
+
+def test_an_answer_after_a_repeat_is_recorded_against_the_original_question(session: InterviewSession) -> None:
+    session.start()
+    session.handle(RepeatAsked())
+    session.handle(RephraseAsked())
+    session.handle(AnswerFinished(FULL))
+    assert session.turns[0].question_kind is QuestionKind.MAIN and session.turns[0].question_id == "q1"

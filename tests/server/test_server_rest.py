@@ -156,6 +156,11 @@ async def test_report_before_the_interview_ends_is_404_and_needs_a_token(api: Ap
     assert_error(r, 404, "not_found")
 
 
+async def test_report_of_an_unknown_interview_does_not_reveal_whether_it_exists(api: Api) -> None:
+    assert_error(await api.get("/v1/interviews/nope/report", auth=False, token="guess"), 401, "unauthorized")
+    assert_error(await api.get("/v1/interviews/nope/report"), 404, "not_found")
+
+
 async def test_openapi_schema_is_served(api: Api) -> None:
     r = await api.get("/schema/openapi.json", auth=False)
     assert r.status_code == 200

@@ -73,6 +73,8 @@ async def test_a_whole_text_interview_ends_with_a_stored_report(
     assert questions[-1]["kind"] == "closing"
     assert [m["type"] for m in stream.received[-2:]] == ["report", "closed"]
     assert all("t" in m for m in stream.received)
+    typed = [m["text"] for m in stream.received if m["type"] == "turn_end"]
+    assert typed[0] == clip(sc, role="answer", question=1, quality="strong")
 
     assert 0 <= report["overall"] <= 10 and report["recommendation"] in ("advance", "hold", "reject")
     weights = sum(d["weight"] for d in report["dimensions"])
@@ -172,7 +174,8 @@ async def test_ping_is_answered_even_before_hello(live_server: Any, api: Api, fi
     await stream.send({"type": "hello", "mode": "text"})
     assert (await stream.next())["type"] == "ready"
     await stream.send({"type": "ping"})
-    assert (await stream.until("pong"))["type"] == "pong"
+    pong = await stream.until("pong")
+    assert pong["t"] > 0, "after hello every message carries the session clock"
     await stream.close()
 
 
