@@ -5,6 +5,7 @@ Async at the edge (model calls); emits typed events the server turns into protoc
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field, replace
 
 from dialogue.follow_up import FollowUpPolicy
@@ -20,10 +21,11 @@ from dialogue.session import (
     Ignore,
     InterviewSession,
     Question,
+    QuestionKind,
     SessionEvent,
     Turn,
 )
-from dialogue.wording import WordingConfig, word_follow_up, word_rephrase
+from dialogue.wording import Worded, WordingConfig, word_follow_up, word_rephrase
 
 _GAPS = {
     "en": {
@@ -80,13 +82,26 @@ class Interviewer:
         self.plan = plan
         self.models = models
         self.session = InterviewSession(plan, policy)
+        # Each question's rewording, drafted while the candidate is still answering it, so that "could you
+        # rephrase that?" is answered without waiting on the model.
+        self._rephrasings: dict[str, asyncio.Task[Worded]] = {}
 
     @property
     def turns(self) -> list[Turn]:
         return self.session.turns
 
     def start(self) -> list[InterviewerEvent]:
-        return [QuestionAsked(self.session.start().question)]
+        return self._asked(self.session.start().question)
+
+    def _asked(self, question: Question, by_model: bool = False) -> list[InterviewerEvent]:
+        if self.models.wording is not None and question.kind in (QuestionKind.MAIN, QuestionKind.FOLLOW_UP):
+            self._rephrasings.setdefault(question.text, asyncio.ensure_future(self._draft_rephrase(question.text)))
+        return [QuestionAsked(question, by_model)]
+
+    async def _draft_rephrase(self, original: str) -> Worded:
+        return await word_rephrase(
+            self.models.wording, self.plan.language, original=original, template="", config=self.models.wording_config
+        )
 
     async def handle(self, event: SessionEvent) -> list[InterviewerEvent]:
         before = len(self.session.turns)
@@ -94,9 +109,9 @@ class Interviewer:
         out: list[InterviewerEvent] = [TurnRecorded(t) for t in self.session.turns[before:]]
         match action:
             case Ask(question):
-                out.append(QuestionAsked(question))
+                out += self._asked(question)
             case AskFollowUp():
-                out.append(await self._follow_up(action))
+                out += await self._follow_up(action)
             case AskRephrased():
                 out.append(await self._rephrase(action))
             case Finish(reason):
@@ -106,6 +121,8 @@ class Interviewer:
         return out
 
     async def close(self, reason: str) -> list[InterviewerEvent]:
+        for draft in self._rephrasings.values():
+            draft.cancel()
         report = await self.score()
         return [ReportReady(report), InterviewClosed(reason)]
 
@@ -114,7 +131,7 @@ class Interviewer:
             self.plan, self.session.turns, judge=self.models.judge, relevance=self.models.relevance
         )
 
-    async def _follow_up(self, action: AskFollowUp) -> QuestionAsked:
+    async def _follow_up(self, action: AskFollowUp) -> list[InterviewerEvent]:
         worded = await word_follow_up(
             self.models.wording,
             self.plan.language,
@@ -126,16 +143,20 @@ class Interviewer:
         )
         question = replace(action.question, text=worded.text)
         self.session.asked(question)
-        return QuestionAsked(question, worded.by_model)
+        return self._asked(question, worded.by_model)
 
     async def _rephrase(self, action: AskRephrased) -> QuestionAsked:
-        worded = await word_rephrase(
-            self.models.wording,
-            self.plan.language,
-            original=action.original,
-            template=action.question.text,
-            config=self.models.wording_config,
-        )
-        question = replace(action.question, text=worded.text)
+        draft = self._rephrasings.get(action.original)
+        if draft is not None:
+            worded = await draft
+        else:
+            worded = await word_rephrase(
+                self.models.wording,
+                self.plan.language,
+                original=action.original,
+                template=action.question.text,
+                config=self.models.wording_config,
+            )
+        question = replace(action.question, text=worded.text) if worded.by_model else action.question
         self.session.asked(question)
         return QuestionAsked(question, worded.by_model)
