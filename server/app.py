@@ -16,6 +16,7 @@ from litestar.openapi import OpenAPIConfig
 from server.api.candidates import CandidateController
 from server.api.interviews import InterviewController
 from server.api.jobs import JobController
+from server.api.recordings import get_highlights, get_recording, give_consent
 from server.api.scoring import score_interview
 from server.bus import Bus, make_bus
 from server.db.store import Store
@@ -32,6 +33,7 @@ from server.settings import Settings
 from server.stream.candidate import candidate_stream
 from server.stream.observer import observer_stream
 from server.stream.registry import LiveInterviews
+from server.stream.rtc import media_lifespan, provide_recordings, provide_rtc_peers, rtc_offer
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +102,10 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
             score_interview,
             candidate_stream,
             observer_stream,
+            rtc_offer,
+            give_consent,
+            get_recording,
+            get_highlights,
             health,
         ],
         dependencies={
@@ -108,6 +114,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
             "settings": Provide(_settings, sync_to_thread=False),
             "bus": Provide(_bus, sync_to_thread=False),
             "runtime": Provide(_runtime, sync_to_thread=False),
+            "recordings": Provide(provide_recordings, sync_to_thread=False),
+            "rtc_peers": Provide(provide_rtc_peers, sync_to_thread=False),
         },
         plugins=[channels],
         middleware=[
@@ -117,7 +125,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
             ),
         ],
         stores={RATE_LIMIT_STORE: rate_limit_store(settings)},
-        lifespan=[lifespan],
+        lifespan=[lifespan, media_lifespan],
         state=State({"settings": settings, "bus": bus}),
         exception_handlers={HTTPException: handle_http_error, Exception: handle_unexpected},
         openapi_config=OpenAPIConfig(title="Shanmian", version="1", path="/schema"),

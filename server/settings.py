@@ -58,6 +58,14 @@ class Settings:
     bus_held_max: int = 50_000  # events held in memory while Redis is down, published when it returns
     observer_send_timeout_s: float = 10.0  # an observer socket that accepts nothing this long is dropped
     log_level: str = "INFO"
+    record: bool = True  # record voice/video interviews whose candidate consented; off, nothing is ever recorded
+    recordings_dir: Path = Path("")  # where recordings are written; default data_dir/recordings
+    # WebRTC ICE servers, comma-separated (stun:host:3478, turn:host:3478?transport=udp); empty: host candidates only,
+    # which is enough on loopback and a LAN. TURN servers use the username and password below.
+    ice_servers: str = ""
+    ice_username: str = ""
+    ice_password: str = ""
+    rtc_drop_timeout_s: float = 5.0  # a WebRTC peer that sends no media this long is treated as dropped
     generated_api_key: bool = field(default=False, compare=False)
 
     @property
@@ -68,6 +76,10 @@ class Settings:
         if self.llm_wording_languages:
             return language in {x.strip() for x in self.llm_wording_languages.split(",")}
         return language == "en" or self.llm_model != EMBEDDED_LLM
+
+    @property
+    def recordings_path(self) -> Path:
+        return self.recordings_dir if str(self.recordings_dir) not in ("", ".") else self.data_dir / "recordings"
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -107,6 +119,8 @@ class Settings:
                 raise SettingsError(f"SHANMIAN_{name.upper()} must be 1 or more")
         if self.observer_send_timeout_s <= 0 or self.bus_history_ttl_s <= 0:
             raise SettingsError("SHANMIAN_OBSERVER_SEND_TIMEOUT_S and SHANMIAN_BUS_HISTORY_TTL_S must be positive")
+        if self.rtc_drop_timeout_s <= 0:
+            raise SettingsError("SHANMIAN_RTC_DROP_TIMEOUT_S must be positive")
         if self.max_follow_ups < 0:
             raise SettingsError("SHANMIAN_MAX_FOLLOW_UPS must be 0 or more")
 

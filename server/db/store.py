@@ -20,7 +20,7 @@ from dialogue.plan import InterviewPlan
 from dialogue.report import Report
 from dialogue.session import QuestionKind, Turn
 from server.db import migrate
-from server.db.tables import AuditRow, CandidateRow, CommentRow, InterviewRow, JobRow, TurnRow
+from server.db.tables import AuditRow, CandidateRow, CommentRow, InterviewRow, JobRow, RecordingRow, TurnRow
 
 
 def now() -> datetime:
@@ -170,3 +170,20 @@ class Store:
 
     async def audit(self, actor: str, action: str, interview_id: str | None = None, **detail: Any) -> None:
         await self._add(AuditRow(interview_id=interview_id, actor=actor, action=action, detail=detail or None))
+
+    # --- recordings ---------------------------------------------------------------------------------
+
+    async def recording(self, interview_id: str) -> RecordingRow | None:
+        return await self._get(RecordingRow, interview_id)
+
+    async def update_recording(self, interview_id: str, **values: Any) -> RecordingRow:
+        """Create or change the interview's recording row; only the given columns change."""
+        async with self._session() as s, s.begin():
+            row = await s.get(RecordingRow, interview_id)
+            if row is None:
+                row = RecordingRow(interview_id=interview_id, status="none")
+                s.add(row)
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.updated_at = now()
+        return row

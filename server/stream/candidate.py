@@ -20,11 +20,13 @@ from dialogue.session import AnswerFinished, CandidateEnded, RepeatAsked, Rephra
 from media import FrameError, UnsupportedAudio
 from server.auth import token_matches
 from server.db.store import Store
+from server.db.tables import InterviewRow
 from server.runtime import Runtime
 from server.settings import Settings
 from server.stream.live import LiveInterview, SessionClosed
 from server.stream.messages import (
     AnswerMsg,
+    AudioSpec,
     BadMessage,
     ClosedOut,
     End,
@@ -40,6 +42,7 @@ from server.stream.messages import (
     decode_candidate,
     encode,
 )
+from server.stream.recording import Recordings, SessionRecording
 from server.stream.registry import LiveInterviews
 from server.stream.voice import VoiceChannel, audio_format
 
@@ -47,19 +50,35 @@ log = logging.getLogger(__name__)
 
 CLOSE_NORMAL = 1000
 CLOSE_POLICY = 1008
+# What the WebRTC transport makes of any received audio track (it resamples with PyAV) before the pipeline.
+TRACK_AUDIO = AudioSpec(encoding="pcm_s16le", sample_rate=16000, channels=1)
+_NO_ASR = 'this server was started without speech recognition (SHANMIAN_VOICE=0); use mode "text"'
 
 
-class CandidateSocket:
-    """A WebSocket as a CandidateLink; sends never raise into the session."""
+class LinkClosed(Exception):
+    """The candidate's transport went away (socket closed, peer gone)."""
 
-    def __init__(self, socket: WebSocket[Any, Any, Any]) -> None:
-        self.socket = socket
+
+class CandidateTransport:
+    """What the message protocol needs of a transport (WebSocket or WebRTC data channel); sends never raise."""
+
+    def __init__(self) -> None:
         self.open = True
         self.clock: Callable[[], float] | None = None  # the session's, once the candidate is in one
 
+    async def receive(self) -> str | bytes:
+        """The next frame; raises LinkClosed when the transport is gone."""
+        raise NotImplementedError
+
+    async def send_raw(self, data: str) -> None:
+        raise NotImplementedError
+
+    async def close_raw(self, reason: str) -> None:
+        raise NotImplementedError
+
     async def send_text(self, data: str) -> None:
         if self.open:
-            await self.socket.send_text(data)
+            await self.send_raw(data)
 
     async def send(self, message: Out) -> None:
         if self.clock is not None and not message.t:
@@ -78,7 +97,7 @@ class CandidateSocket:
                 await self.send(ClosedOut(reason=reason))
         self.open = False
         with contextlib.suppress(Exception):
-            await self.socket.close(code=CLOSE_NORMAL, reason=reason[:120])
+            await self.close_raw(reason)
 
     async def fail(self, code: str, message: str) -> None:
         with contextlib.suppress(Exception):
@@ -86,27 +105,62 @@ class CandidateSocket:
         await self.close(code)
 
 
-class CandidateStream:
-    """One candidate connection: the hello handshake, then the receive loop feeding the live interview."""
+class CandidateSocket(CandidateTransport):
+    """A WebSocket as a CandidateLink."""
 
-    def __init__(self, conn: CandidateSocket, settings: Settings, runtime: Runtime) -> None:
-        self.conn = conn
-        self.settings = settings
-        self.runtime = runtime
-        self.live: LiveInterview | None = None
-        self.hello: Hello | None = None
-        self.voice: VoiceChannel | None = None
-        # None ends the worker once everything before it has reached the session.
-        self._events: asyncio.Queue[SessionEvent | None] = asyncio.Queue()
+    def __init__(self, socket: WebSocket[Any, Any, Any]) -> None:
+        super().__init__()
+        self.socket = socket
 
     async def receive(self) -> str | bytes:
-        event: Any = await self.conn.socket.receive()
+        try:
+            event: Any = await self.socket.receive()
+        except WebSocketDisconnect:
+            raise LinkClosed("disconnected") from None
         if event["type"] == "websocket.disconnect":
-            raise WebSocketDisconnect(detail="disconnected")
+            raise LinkClosed("disconnected")
         data = event.get("bytes")
         if data is not None:
             return bytes(data)
         return str(event.get("text") or "")
+
+    async def send_raw(self, data: str) -> None:
+        await self.socket.send_text(data)
+
+    async def close_raw(self, reason: str) -> None:
+        await self.socket.close(code=CLOSE_NORMAL, reason=reason[:120])
+
+
+class CandidateStream:
+    """One candidate connection, whatever its transport: the hello handshake, then the receive loop feeding the
+    live interview. With `track_audio` (WebRTC) the audio comes from a media track in TRACK_AUDIO's format, not
+    from binary frames, so a voice hello needs no "audio".
+    """
+
+    def __init__(
+        self,
+        conn: CandidateTransport,
+        settings: Settings,
+        runtime: Runtime,
+        recordings: Recordings | None = None,
+        *,
+        track_audio: bool = False,
+    ) -> None:
+        self.conn = conn
+        self.settings = settings
+        self.runtime = runtime
+        self.recordings = recordings
+        self.track_audio = track_audio
+        self.live: LiveInterview | None = None
+        self.hello: Hello | None = None
+        self.voice: VoiceChannel | None = None
+        self.recording: SessionRecording | None = None
+        self.voice_ready = asyncio.Event()  # set once the hello is in and audio can flow into the session
+        # None ends the worker once everything before it has reached the session.
+        self._events: asyncio.Queue[SessionEvent | None] = asyncio.Queue()
+
+    async def receive(self) -> str | bytes:
+        return await self.conn.receive()
 
     async def await_hello(self) -> Hello | None:
         try:
@@ -143,12 +197,15 @@ class CandidateStream:
     def _hello_problem(self, hello: Hello) -> str | None:
         if hello.mode == "text":
             return None
+        if self.track_audio:
+            # The media track carries the audio; a declared PCM format would describe nothing that is sent.
+            return None if self.runtime.asr is not None else _NO_ASR
         if hello.audio is None:
             return (
                 f'mode {hello.mode!r} needs "audio": {{"encoding": "pcm_s16le", "sample_rate": 16000, "channels": 1}}'
             )
         if self.runtime.asr is None:
-            return 'this server was started without speech recognition (SHANMIAN_VOICE=0); use mode "text"'
+            return _NO_ASR
         try:
             audio_format(hello.audio)
         except UnsupportedAudio as exc:
@@ -158,8 +215,14 @@ class CandidateStream:
     async def run(self, live: LiveInterview) -> None:
         self.live = live
         assert self.hello is not None
-        if self.hello.mode != "text" and self.hello.audio is not None:
-            self.voice = VoiceChannel.open(self.runtime, live, self.hello.audio, self._events.put_nowait)
+        if self.recordings is not None:
+            self.recording = await self.recordings.join(live, self.hello)
+        spec = TRACK_AUDIO if self.track_audio else self.hello.audio
+        if self.hello.mode != "text" and spec is not None:
+            self.voice = VoiceChannel.open(self.runtime, live, spec, self._events.put_nowait)
+            if self.recording is not None:
+                self.voice.on_audio = self.recording.audio
+        self.voice_ready.set()
         worker = asyncio.create_task(self._work())
         try:
             while True:
@@ -184,6 +247,9 @@ class CandidateStream:
             await worker
 
     async def _audio(self, frame: bytes) -> None:
+        if self.track_audio:
+            await self.conn.error("bad_message", "over WebRTC the audio goes on the audio track, not the data channel")
+            return
         if self.voice is None:
             await self.conn.error(
                 "bad_message", "binary audio frames are only accepted in voice or video mode; this session is text"
@@ -251,6 +317,7 @@ async def candidate_stream(
     live_interviews: NamedDependency[LiveInterviews],
     runtime: NamedDependency[Runtime],
     settings: NamedDependency[Settings],
+    recordings: NamedDependency[Recordings],
     token: FromQuery[str | None] = None,
 ) -> None:
     await socket.accept()
@@ -265,7 +332,13 @@ async def candidate_stream(
     if row.status in ("completed", "abandoned"):
         await conn.fail("session_closed", f"this interview is {row.status}; it cannot be joined again")
         return
-    stream = CandidateStream(conn, settings, runtime)
+    stream = CandidateStream(conn, settings, runtime, recordings)
+    await join_interview(stream, row, live_interviews)
+
+
+async def join_interview(stream: CandidateStream, row: InterviewRow, live_interviews: LiveInterviews) -> None:
+    """Hello, attach to the live interview, run until the transport closes; shared by WebSocket and WebRTC."""
+    conn = stream.conn
     live: LiveInterview | None = None
     try:
         hello = await stream.await_hello()
@@ -281,9 +354,11 @@ async def candidate_stream(
         await live.emit(Ready(session_id=row.id, resumed=resumed))
         await live.begin()
         await stream.run(live)
-    except WebSocketDisconnect:
+    except LinkClosed:
         pass
     finally:
         conn.open = False
         if live is not None:
             await live.detach(conn)
+            if stream.recordings is not None:
+                stream.recordings.release(live, live_interviews)

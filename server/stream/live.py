@@ -11,6 +11,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Protocol
 
 from litestar.channels import ChannelsPlugin
@@ -79,6 +80,8 @@ class LiveInterview:
         self.last_question: QuestionOut | None = None
         self.started = False
         self.finished = False
+        # Remarks the transport adds to the report (e.g. "not recorded: no consent"); scoring knows nothing of them.
+        self.report_notes: list[str] = []
 
     def clock(self) -> float:
         return round(time.monotonic() - self._t0, 3)
@@ -169,6 +172,8 @@ class LiveInterview:
                     )
                     await self.emit(self.last_question)
                 case ReportReady(report):
+                    if self.report_notes:
+                        report = replace(report, notes=(*report.notes, *self.report_notes))
                     await self.store.save_report(self.interview_id, report)
                     await self.emit(ReportOut(report=report_to_json(report)))
                 case InterviewClosed(reason):

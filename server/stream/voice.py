@@ -47,6 +47,9 @@ class VoiceChannel:
         self.offset = live.clock()
         self._task = asyncio.create_task(self._relay())
         self._finished = False
+        self._samples = 0  # received on this connection: with `offset`, where the next frame sits in the session
+        # Sees every accepted frame with its session time (the recording), so the file lines up with transcripts.
+        self.on_audio: Callable[[bytes, AudioFormat, float], None] | None = None
 
     @classmethod
     def open(
@@ -73,6 +76,10 @@ class VoiceChannel:
         if self.too_short_tail(frame):
             return  # under 10 ms of audio: not worth an error to a client whose recording just ended
         await self.pipeline.push(frame)
+        fmt = self.pipeline.fmt
+        if self.on_audio is not None:
+            self.on_audio(frame, fmt, self.offset + self._samples / fmt.sample_rate)
+        self._samples += len(frame) // fmt.bytes_per_frame
 
     async def finish(self) -> None:
         """End the turn in progress now and relay everything it produced. Idempotent."""

@@ -1,0 +1,225 @@
+"""Recording a candidate's audio (Ogg/Opus) or audio and video (WebM: VP8 + Opus) to a file with PyAV.
+
+Timestamps are session seconds: a gap in the audio (a reconnect) is filled with silence, so a time in the transcript
+is the same time in the recording. Encoding runs on the recorder's own thread; a write error stops the recording.
+"""
+
+from __future__ import annotations
+
+import errno
+import fractions
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+
+from media.audio_format import AudioFormat
+
+log = logging.getLogger(__name__)
+
+OPUS_RATE = 48_000  # libopus takes 8/12/16/24/48 kHz; 48 kHz is what players and WebRTC expect
+VIDEO_RATE = 90_000  # the RTP video clock: a fine enough time base for frames arriving at any rate
+# A gap shorter than this is jitter between chunks, not missing audio: filling it would drift the timeline.
+GAP_TOLERANCE_S = 0.06
+AVIO_BUFFER = 4096  # small, so a failing disk is noticed within about a second of audio, not 8 s
+
+
+class RecordingFailed(OSError):
+    """The recording could not be written (disk full, directory gone); the interview goes on without it."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingSpec:
+    path: Path
+    video: bool = False
+    width: int = 640
+    height: int = 480
+
+    @property
+    def media_type(self) -> str:
+        return "video/webm" if self.video else "audio/ogg"
+
+
+def recording_suffix(video: bool) -> str:
+    return ".webm" if video else ".ogg"
+
+
+class RecordingWriter:
+    """Synchronous writer: `audio(pcm, fmt, at)` and `video(frame, at)` with `at` in session seconds; `close()`."""
+
+    def __init__(self, spec: RecordingSpec) -> None:
+        self.spec = spec
+        # An unbuffered file object: ffmpeg's writes reach the disk (and fail there) as they happen.
+        self._file = open(spec.path, "wb", buffering=0)  # noqa: SIM115 - owned for the writer's lifetime
+        try:
+            self._out: Any = av.open(
+                self._file, mode="w", format="webm" if spec.video else "ogg", buffer_size=AVIO_BUFFER
+            )
+            self._audio: Any = self._out.add_stream("libopus", rate=OPUS_RATE)
+            self._audio.layout = "mono"
+            self._video: Any = None
+            if spec.video:
+                self._video = self._out.add_stream("libvpx", rate=30)
+                self._video.width, self._video.height = spec.width, spec.height
+                self._video.pix_fmt = "yuv420p"
+                self._video.time_base = fractions.Fraction(1, VIDEO_RATE)
+                self._video.options = {"deadline": "realtime", "cpu-used": "8"}
+        except BaseException:
+            self._file.close()
+            raise
+        self._resamplers: dict[tuple[int, int], Any] = {}
+        self._audio_samples = 0  # written so far, at 48 kHz: the audio's own position on the session clock
+        self._last_video_pts = -1
+        self.duration_s = 0.0
+        self.closed = False
+
+    def audio(self, pcm: bytes, fmt: AudioFormat, at: float) -> None:
+        """`pcm` is s16le in `fmt`, its first sample spoken at session second `at`."""
+        gap = at - self._audio_samples / OPUS_RATE
+        if gap > GAP_TOLERANCE_S:
+            self._silence(int(gap * OPUS_RATE))
+        samples = np.frombuffer(pcm, dtype="<i2").reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="stereo" if fmt.channels == 2 else "mono")
+        frame.sample_rate = fmt.sample_rate
+        key = (fmt.sample_rate, fmt.channels)
+        if key not in self._resamplers:
+            self._resamplers[key] = av.AudioResampler(format="s16", layout="mono", rate=OPUS_RATE)
+        for out in self._resamplers[key].resample(frame):
+            self._encode_audio(out)
+
+    def video(self, frame: Any, at: float) -> None:
+        """A decoded `av.VideoFrame`, shown at session second `at`; scaled to the recording's size."""
+        if self._video is None:
+            return
+        pts = int(at * VIDEO_RATE)
+        if pts <= self._last_video_pts:  # a container needs strictly growing times
+            return
+        self._last_video_pts = pts
+        image = frame.reformat(width=self.spec.width, height=self.spec.height, format="yuv420p")
+        image.pts, image.time_base = pts, fractions.Fraction(1, VIDEO_RATE)
+        for packet in self._video.encode(image):
+            self._out.mux(packet)
+        self.duration_s = max(self.duration_s, at)
+
+    def _silence(self, samples: int) -> None:
+        step = OPUS_RATE // 50
+        while samples > 0:
+            n = min(step, samples)
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, n), dtype=np.int16), format="s16", layout="mono")
+            frame.sample_rate = OPUS_RATE
+            self._encode_audio(frame)
+            samples -= n
+
+    def _encode_audio(self, frame: Any) -> None:
+        frame.pts = self._audio_samples
+        frame.time_base = fractions.Fraction(1, OPUS_RATE)
+        self._audio_samples += frame.samples
+        for packet in self._audio.encode(frame):
+            self._out.mux(packet)
+        self.duration_s = max(self.duration_s, self._audio_samples / OPUS_RATE)
+
+    def close(self) -> None:
+        """Flush the encoders and finish the container. Raises what the disk raised; the file is closed anyway."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            for stream in (self._audio, self._video):
+                if stream is not None:
+                    for packet in stream.encode(None):
+                        self._out.mux(packet)
+            self._out.close()
+        finally:
+            self._file.close()
+
+    def abandon(self) -> None:
+        """Stop after a failure without flushing anything more (the disk already refused)."""
+        self.closed = True
+        for close in (self._out.close, self._file.close):
+            try:
+                close()
+            except Exception as exc:  # the writer already failed; a second error adds nothing
+                log.debug("recording %s: %s while abandoning", self.spec.path, exc)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+class BackgroundRecorder:
+    """A RecordingWriter on its own thread, so encoding never stalls the event loop.
+
+    `on_failure(exc, seconds_recorded)` is called once, from the writer thread, when a write fails; later calls are
+    then ignored. `close()` blocks until the file is finished: call it off the event loop.
+    """
+
+    def __init__(self, spec: RecordingSpec, on_failure: Callable[[BaseException, float], None]) -> None:
+        self.spec = spec
+        self.on_failure = on_failure
+        self.failed: BaseException | None = None
+        self._writer = RecordingWriter(spec)
+        # Bounded: if the disk is slower than the session, drop the recording rather than grow memory without end.
+        self._queue: queue.Queue[tuple[str, Any, Any, float] | None] = queue.Queue(maxsize=2000)
+        self._thread = threading.Thread(target=self._run, name=f"recorder-{spec.path.stem}", daemon=True)
+        self._thread.start()
+
+    @property
+    def duration_s(self) -> float:
+        return self._writer.duration_s
+
+    def audio(self, pcm: bytes, fmt: AudioFormat, at: float) -> None:
+        self._put(("audio", pcm, fmt, at))
+
+    def video(self, frame: Any, at: float) -> None:
+        self._put(("video", frame, None, at))
+
+    def _put(self, item: tuple[str, Any, Any, float]) -> None:
+        if self.failed is not None:
+            return
+        try:
+            self._queue.put_nowait(item)
+        except queue.Full:
+            self._fail(RecordingFailed(errno.ENOBUFS, "the recording fell too far behind the session"))
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self.failed is not None:
+                continue
+            kind, data, fmt, at = item
+            try:
+                if kind == "audio":
+                    self._writer.audio(data, fmt, at)
+                else:
+                    self._writer.video(data, at)
+            except Exception as exc:
+                self._fail(exc)
+
+    def _fail(self, exc: BaseException) -> None:
+        if self.failed is not None:
+            return
+        self.failed = exc
+        # The writer is only touched by its thread and by close(), after the thread ended: close() abandons it.
+        self.on_failure(exc, self._writer.duration_s)
+
+    def close(self) -> float:
+        """Finish the file; returns the seconds recorded. Idempotent."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        if self._writer.closed:
+            return self._writer.duration_s
+        if self.failed is not None:
+            self._writer.abandon()
+        else:
+            try:
+                self._writer.close()
+            except Exception as exc:
+                self._writer.abandon()
+                self._fail(exc)
+        return self._writer.duration_s
