@@ -14,6 +14,7 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 
 from server.api.candidates import CandidateController
+from server.api.dashboard import dashboard
 from server.api.interviews import InterviewController
 from server.api.jobs import JobController
 from server.api.recordings import get_highlights, get_recording, give_consent
@@ -34,6 +35,7 @@ from server.stream.candidate import candidate_stream
 from server.stream.observer import observer_stream
 from server.stream.registry import LiveInterviews
 from server.stream.rtc import media_lifespan, provide_recordings, provide_rtc_peers, rtc_offer
+from server.web import web_handlers
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +109,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
             get_recording,
             get_highlights,
             health,
+            dashboard,
+            *web_handlers,
         ],
         dependencies={
             "store": Provide(_store, sync_to_thread=False),

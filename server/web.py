@@ -1,0 +1,94 @@
+"""The pages people use: the candidate page that `join_url` opens, the HR pages, and web_client/'s static files.
+
+Pages are plain HTML/JS modules served as they are (no build step); they talk to the public API like any client.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from litestar import Response, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect
+from litestar.static_files import create_static_files_router
+from litestar.status_codes import HTTP_401_UNAUTHORIZED
+
+from server.auth import token_matches
+from server.db.store import Store, plan_from_json
+from server.errors import ApiError
+
+WEB_CLIENT = Path(__file__).resolve().parents[1] / "web_client"
+# Pages change with the server; the browser must not keep an old copy of one beside new scripts.
+NO_CACHE = {"Cache-Control": "no-cache"}
+
+
+def _page(name: str) -> Response[bytes]:
+    return Response((WEB_CLIENT / name).read_bytes(), media_type="text/html; charset=utf-8", headers=NO_CACHE)
+
+
+@get("/join/{interview_id:str}", include_in_schema=False)
+async def candidate_page(interview_id: FromPath[str]) -> Response[bytes]:
+    """The candidate's page; it reads its token from the URL and checks it against /join/{id}/info."""
+    return _page("candidate.html")
+
+
+@get("/join/{interview_id:str}/info", tags=["web"])
+async def candidate_info(
+    interview_id: FromPath[str], store: NamedDependency[Store], token: FromQuery[str | None] = None
+) -> dict[str, Any]:
+    """What the candidate's page shows before joining: the role, language, mode, number of questions, status.
+
+    Needs the interview's candidate token; an unknown id answers like a wrong token (ids are not to be probed).
+    """
+    row = await store.interview(interview_id)
+    if row is None or not token_matches(row.candidate_token, token):
+        raise ApiError(
+            HTTP_401_UNAUTHORIZED, "unauthorized", "this link is not valid; open the link from your invitation"
+        )
+    job = await store.job(row.job_id)
+    title, language, total = "", "en", 0
+    if job is not None:
+        plan = plan_from_json(job.plan)
+        title, language, total = job.title, job.language, len(plan.questions)
+    return {
+        "id": row.id,
+        "title": title,
+        "language": language,
+        "mode": row.mode,
+        "status": row.status,
+        "total_questions": total,
+        "has_report": row.report is not None,
+        # What is kept: the server stores the transcript (text), scores and reviewers' notes; audio is
+        # transcribed as it arrives and not stored. No retention period is configured on the server yet.
+        "stores_audio": False,
+        "retention_days": None,
+    }
+
+
+@get(["/hr", "/hr/"], include_in_schema=False)
+async def dashboard_page() -> Response[bytes]:
+    return _page("dashboard.html")
+
+
+@get("/hr/observe/{interview_id:str}", include_in_schema=False)
+async def observer_page(interview_id: FromPath[str]) -> Response[bytes]:
+    return _page("observe.html")
+
+
+@get("/hr/report/{interview_id:str}", include_in_schema=False)
+async def report_page(interview_id: FromPath[str]) -> Response[bytes]:
+    return _page("report.html")
+
+
+@get("/", include_in_schema=False)
+async def root_page() -> Redirect:
+    return Redirect("/hr/")
+
+
+static_files = create_static_files_router(
+    path="/static", directories=[WEB_CLIENT], include_in_schema=False, send_as_attachment=False
+)
+
+web_handlers = [candidate_page, candidate_info, dashboard_page, observer_page, report_page, root_page, static_files]

@@ -1,0 +1,84 @@
+// Shared by the HR pages: the API key (asked once, kept in sessionStorage), authorised fetches, the header.
+import { apply, el, guessLang, setLang, t, wireSwitch } from "./i18n.js";
+
+const KEY = "shanmian.apiKey";
+
+export const $ = (id) => document.getElementById(id);
+
+export function apiKey() { return sessionStorage.getItem(KEY); }
+
+export class Unauthorized extends Error {}
+
+export async function api(path, options = {}) {
+  const r = await fetch(path, {
+    ...options,
+    headers: { Authorization: `Bearer ${apiKey()}`, "Content-Type": "application/json", ...(options.headers ?? {}) },
+  });
+  if (r.status === 401) {
+    sessionStorage.removeItem(KEY);
+    throw new Unauthorized(t("hr_key_bad"));
+  }
+  const body = await r.json().catch(() => null);
+  if (!r.ok) throw new Error(body?.error?.message ?? `${r.status} ${r.statusText}`);
+  return body;
+}
+
+/** Sets up language, header buttons and the key form; resolves once a key is known, then calls render(). */
+export function boot(render, { needsKey = true } = {}) {
+  setLang(sessionStorage.getItem("shanmian.lang") ?? guessLang());
+  apply();
+  wireSwitch($("lang-switch"), (lang) => {
+    sessionStorage.setItem("shanmian.lang", lang);
+    apply();
+    if (apiKey()) render();
+  });
+  $("sign-out")?.addEventListener("click", () => {
+    sessionStorage.removeItem(KEY);
+    location.reload();
+  });
+  const form = $("key-form");
+  const ask = (message = "") => {
+    form.classList.remove("hidden");
+    $("content").classList.add("hidden");
+    $("key-error").textContent = message;
+    $("api-key").focus();
+  };
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const key = $("api-key").value.trim();
+    if (!key) return;
+    sessionStorage.setItem(KEY, key);
+    try {
+      await api("/v1/jobs");
+    } catch (err) {
+      ask(err.message);
+      return;
+    }
+    form.classList.add("hidden");
+    $("content").classList.remove("hidden");
+    $("api-key").value = "";
+    render();
+  });
+  if (!needsKey) $("sign-out")?.classList.add("hidden");
+  if (needsKey && !apiKey()) {
+    ask();
+    return;
+  }
+  form.classList.add("hidden");
+  $("content").classList.remove("hidden");
+  render().catch?.((err) => (err instanceof Unauthorized ? ask(err.message) : showError(err)));
+}
+
+export function showError(err) {
+  const b = $("banner");
+  b.className = "banner error";
+  b.textContent = String(err.message ?? err);
+}
+
+export function statusBadge(status) {
+  return el("span", { class: `badge ${status}`, "data-status": status, text: t(status) });
+}
+
+export function fmtScore(x) { return typeof x === "number" ? x.toFixed(1) : "–"; }
+
+export { el, t };
