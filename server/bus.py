@@ -110,6 +110,7 @@ class ResilientRedisStreamBackend(RedisChannelsStreamBackend):
         self,
         *,
         redis: Redis,
+        reader: Redis | None = None,
         history: int,
         ttl_s: float,
         key_prefix: str,
@@ -126,6 +127,7 @@ class ResilientRedisStreamBackend(RedisChannelsStreamBackend):
             cap_streams_approximate=True,
         )
         self._retry_s = retry_s
+        self._reader = reader or redis
         self._held: deque[tuple[bytes, list[str]]] = deque()
         self._held_max = held_max
         self._positions: dict[str, tuple[int, int]] = {}
@@ -224,8 +226,11 @@ class ResilientRedisStreamBackend(RedisChannelsStreamBackend):
                 for c in channels
             }
             try:
-                data = await self._redis.xread(streams, block=self._stream_sleep_no_subscriptions)  # type: ignore[arg-type]
+                data = await self._reader.xread(streams, block=self._stream_sleep_no_subscriptions)  # type: ignore[arg-type]
             except BUS_DOWN_ERRORS as exc:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # redis-py turns a cancelled read into a connection error: this is a shutdown, not an outage
                 self._down(exc)
                 await asyncio.sleep(self._retry_s)
                 continue
@@ -252,6 +257,8 @@ class ResilientRedisStreamBackend(RedisChannelsStreamBackend):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._recovery
         await self._redis.aclose()
+        if self._reader is not self._redis:
+            await self._reader.aclose()
 
 
 BusBackend = InterviewMemoryBackend | ResilientRedisStreamBackend
@@ -285,10 +292,14 @@ class Bus:
 
 def make_backend(settings: Settings) -> BusBackend:
     if settings.redis_url:
-        # Timeouts bound how long a dead Redis can hold up the publisher; they exceed the XREAD block time.
+        # Timeouts bound how long a dead Redis can hold up the publisher. The reader has no read timeout: redis-py
+        # can hang when a read with a timeout is cancelled (as the plugin does at shutdown), and its XREAD blocks
+        # only briefly anyway; keep-alive notices a peer that vanished.
         redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+        reader = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_keepalive=True)
         return ResilientRedisStreamBackend(
             redis=redis,
+            reader=reader,
             history=settings.bus_history,
             ttl_s=settings.bus_history_ttl_s,
             key_prefix=f"{settings.redis_prefix}_bus",

@@ -230,3 +230,9 @@ def postgres_database() -> Iterator[str]:
         yield f"{base}/{name}"
     finally:
         asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The test Redis (SHANMIAN_TEST_REDIS_URL, default 127.0.0.1:6379/0); use it with `redis_prefix`."""
+    return REDIS_URL
