@@ -11,33 +11,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import websockets
-
-ROOT = Path(__file__).resolve().parents[1]
-KEY = "bench-key"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def pct(xs: list[float], p: float) -> float:
-    xs = sorted(xs)
-    return round(xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))], 3) if xs else float("nan")
+from harness import FIXTURES, KEY, machine, pct, server
 
 
 async def one_interview(base: str, manifest: dict[str, Any], quality: str, samples: dict[str, list[float]]) -> None:
@@ -80,48 +61,38 @@ async def one_interview(base: str, manifest: dict[str, Any], quality: str, sampl
                 return
 
 
-async def run(args: argparse.Namespace) -> None:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory() as data:
-        env = dict(os.environ, SHANMIAN_API_KEY=KEY, SHANMIAN_DATA_DIR=data, SHANMIAN_LOG_LEVEL="WARNING")
-        proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port)], cwd=ROOT, env=env)
-        try:
-            async with httpx.AsyncClient() as c:
-                for _ in range(600):
-                    try:
-                        if (await c.get(base + "/health")).status_code == 200:
-                            break
-                    except httpx.HTTPError:
-                        pass
-                    await asyncio.sleep(0.2)
-            samples: dict[str, list[float]] = {}
-            for _ in range(args.rounds):
-                for name in ("backend_en", "backend_zh"):
-                    manifest = json.loads((Path(args.fixtures) / name / "manifest.json").read_text())
-                    for quality in ("strong", "weak"):
-                        await one_interview(base, manifest, quality, samples)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+async def play_all(base: str, args: argparse.Namespace) -> dict[str, list[float]]:
+    samples: dict[str, list[float]] = {}
+    for _ in range(args.rounds):
+        for name in ("backend_en", "backend_zh"):
+            manifest = json.loads((Path(args.fixtures) / name / "manifest.json").read_text())
+            for quality in ("strong", "weak"):
+                await one_interview(base, manifest, quality, samples)
+    return samples
+
+
+def report(samples: dict[str, list[float]]) -> None:
+    print(f"machine: {machine()}")
     print(f"{'answer -> next question':<36} {'n':>4} {'p50 s':>8} {'p95 s':>8}")
     turn_kinds = [k for k in samples if not k.startswith("score")]
     every = [x for k in turn_kinds for x in samples[k]]
     for kind in [*turn_kinds, "all"]:
         xs = every if kind == "all" else samples[kind]
-        print(f"{kind:<36} {len(xs):>4} {pct(xs, 50):>8} {pct(xs, 95):>8}")
+        print(f"{kind:<36} {len(xs):>4} {pct(xs, 50)!s:>8} {pct(xs, 95)!s:>8}")
     for kind, xs in samples.items():
         if kind.startswith("score"):
-            print(f"{kind:<36} {len(xs):>4} {pct(xs, 50):>8} {pct(xs, 95):>8}")
+            print(f"{kind:<36} {len(xs):>4} {pct(xs, 50)!s:>8} {pct(xs, 95)!s:>8}")
     print(f"mean of all turns: {statistics.mean(every):.3f} s")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--fixtures", default=str(ROOT.parent / "shared" / "fixtures" / "interviews"))
-    asyncio.run(run(ap.parse_args()))
+    ap.add_argument("--fixtures", default=str(FIXTURES))
+    args = ap.parse_args()
+    with server() as srv:
+        samples = asyncio.run(play_all(srv.base, args))
+    report(samples)
 
 
 if __name__ == "__main__":
