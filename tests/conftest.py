@@ -208,28 +208,27 @@ def redis_prefix(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """A throwaway PostgreSQL database for this test session (dropped afterwards); its sqlalchemy URL."""
+async def postgres_database() -> AsyncIterator[str]:
+    """A throwaway PostgreSQL database for this test session (dropped afterwards); its URL."""
     import uuid
 
     import asyncpg
 
     name = f"shanmian_test_{uuid.uuid4().hex[:12]}"
-    admin = POSTGRES_URL
 
     async def run(sql: str) -> None:
-        conn = await asyncpg.connect(admin)
+        conn = await asyncpg.connect(POSTGRES_URL)
         try:
             await conn.execute(sql)
         finally:
             await conn.close()
 
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    base, _, _ = admin.rpartition("/")
+    await run(f'CREATE DATABASE "{name}"')
+    base, _, _ = POSTGRES_URL.rpartition("/")
     try:
         yield f"{base}/{name}"
     finally:
-        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
