@@ -1,0 +1,182 @@
+"""Two real server processes sharing PostgreSQL and Redis: a candidate on A, observers on B follow live, with no
+event lost or duplicated; B reads the transcript A wrote.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+from server_testkit import Api, Stream
+
+pytestmark = [pytest.mark.redis, pytest.mark.postgres]
+ROOT = Path(__file__).resolve().parents[2]
+OBSERVER_ONLY = ("candidate_joined", "candidate_left", "comment")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def shared_services(
+    postgres_database: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
+    import uuid
+
+    import redis as redis_sync
+
+    prefix = f"shanmian-test-{uuid.uuid4().hex[:12]}"
+    yield {
+        "DATABASE_URL": postgres_database,
+        "REDIS_URL": redis_url,
+        "SHANMIAN_REDIS_PREFIX": prefix,
+        "SHANMIAN_DATA_DIR": str(tmp_path_factory.mktemp("two-process")),
+    }
+    client = redis_sync.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+async def start_process(env: dict[str, str]) -> tuple[asyncio.subprocess.Process, str]:
+    port = free_port()
+    full = {
+        **os.environ,
+        **env,
+        "SHANMIAN_API_KEY": "two-process-key",
+        "SHANMIAN_PORT": str(port),
+        "SHANMIAN_LLM_BACKEND": "none",  # templates only: each process starts in a second, loading no model
+        "SHANMIAN_VOICE": "0",
+        "SHANMIAN_LOG_LEVEL": "WARNING",
+    }
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "server.cli", "serve", cwd=ROOT, env=full)
+    base = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient() as client:
+        for _ in range(300):
+            if proc.returncode is not None:
+                raise RuntimeError(f"the server process exited with {proc.returncode}")
+            try:
+                if (await client.get(base + "/health")).status_code == 200:
+                    return proc, base
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("the server process did not answer /health within 30 s")
+
+
+@pytest.fixture(scope="module")
+async def two_servers(shared_services: dict[str, str]) -> AsyncIterator[tuple[str, str]]:
+    # One after the other: both would otherwise run the migrations at once on an empty database.
+    a, base_a = await start_process(shared_services)
+    b, base_b = await start_process(shared_services)
+    yield base_a, base_b
+    for proc in (a, b):
+        proc.terminate()
+    for proc in (a, b):
+        try:
+            await asyncio.wait_for(proc.wait(), 15)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+
+def job(fixtures_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    manifest = json.loads((fixtures_dir / "backend_en" / "manifest.json").read_text())
+    questions = [{"text": q} for q in manifest["scenario"]["questions"]]
+    return dict(manifest["scenario"]["job"], questions=questions), manifest["clips"]
+
+
+def answer(clips: list[dict[str, Any]], question: dict[str, Any]) -> str:
+    want = {"closing": {"role": "closing_answer"}, "follow_up": {"role": "follow_up_answer"}}.get(
+        question["kind"], {"role": "answer", "question": question["index"], "quality": "strong"}
+    )
+    return next(str(c["text"]) for c in clips if all(c.get(k) == v for k, v in want.items()))
+
+
+async def collect(url: str, into: list[dict[str, Any]], stop: asyncio.Event) -> None:
+    async with websockets.connect(url, max_size=2**22) as ws:
+        while not stop.is_set():
+            try:
+                into.append(json.loads(await asyncio.wait_for(ws.recv(), 0.2)))
+            except TimeoutError:
+                continue
+
+
+async def test_observers_on_another_process_follow_a_whole_interview_exactly(
+    two_servers: tuple[str, str], fixtures_dir: Path
+) -> None:
+    base_a, base_b = two_servers
+    spec, clips = job(fixtures_dir)
+    api_a, api_b = Api(base_a, "two-process-key"), Api(base_b, "two-process-key")
+    iv = await api_a.interview(spec)
+    ws_a, ws_b = base_a.replace("http", "ws", 1), base_b.replace("http", "ws", 1)
+    observe = f"{ws_b}/v1/interviews/{iv['id']}/observe?token={iv['observer_token']}"
+
+    early: list[dict[str, Any]] = []
+    late: list[dict[str, Any]] = []
+    stop = asyncio.Event()
+    early_task = asyncio.create_task(collect(observe, early, stop))  # watching before the candidate arrives
+    await asyncio.sleep(0.3)
+    candidate = await Stream.open(f"{ws_a}/v1/interviews/{iv['id']}/stream?token={iv['candidate_token']}")
+    await candidate.send({"type": "hello", "mode": "text"})
+    late_task = None
+    answered = 0
+    while True:
+        m = await candidate.next(30)
+        if m["type"] == "question":
+            await candidate.send({"type": "answer", "text": answer(clips, m)})
+            answered += 1
+            if answered == 2:  # a second observer joins midway, on process B too: history, then live
+                late_task = asyncio.create_task(collect(observe, late, stop))
+        elif m["type"] == "closed":
+            break
+    await asyncio.sleep(1.0)
+    stop.set()
+    await asyncio.gather(early_task, *([late_task] if late_task else []))
+
+    candidate_events = [m for m in candidate.received if m.get("seq")]
+    for seen in (early, late):
+        session = [m for m in seen if m["type"] not in OBSERVER_ONLY]
+        assert session == candidate_events, "the observer on B saw exactly the candidate's events, in order"
+        seqs = [m["seq"] for m in seen]
+        assert seqs == sorted(set(seqs)), "no event twice"
+        assert {m["type"] for m in seen} - {m["type"] for m in session} <= set(OBSERVER_ONLY)
+    assert early[0]["type"] == "candidate_joined"
+
+    # B reads what A wrote: the same PostgreSQL.
+    body = (await api_b.get(f"/v1/interviews/{iv['id']}")).json()
+    assert body["status"] == "completed" and len(body["transcript"]) == answered
+    assert body["report"]["overall"] == next(m for m in candidate.received if m["type"] == "report")["report"]["overall"]
+
+
+async def test_a_comment_made_on_one_process_reaches_observers_on_the_other(
+    two_servers: tuple[str, str], fixtures_dir: Path
+) -> None:
+    base_a, base_b = two_servers
+    spec, _ = job(fixtures_dir)
+    iv = await Api(base_a, "two-process-key").interview(spec)
+    url = "{}/v1/interviews/{}/observe?token={}"
+    on_a = Stream(await websockets.connect(url.format(base_a.replace("http", "ws", 1), iv["id"], iv["observer_token"])))
+    on_b = Stream(await websockets.connect(url.format(base_b.replace("http", "ws", 1), iv["id"], "two-process-key")))
+    await asyncio.sleep(0.5)  # both subscribed before the comment
+    await on_b.send({"type": "comment", "text": "Watching from B."})
+    for observer in (on_a, on_b):
+        got = await observer.until("comment", 5)
+        assert (got["author"], got["text"]) == ("hr", "Watching from B.")
+    await on_a.close()
+    await on_b.close()
