@@ -85,6 +85,8 @@ class Interviewer:
         # Each question's rewording, drafted while the candidate is still answering it, so that "could you
         # rephrase that?" is answered without waiting on the model.
         self._rephrasings: dict[str, asyncio.Task[Worded]] = {}
+        # The follow-up an answer would get, worded at the candidate's last pause, keyed by that answer.
+        self._follow_up_draft: tuple[str, asyncio.Task[Worded]] | None = None
 
     @property
     def turns(self) -> list[Turn]:
@@ -118,11 +120,31 @@ class Interviewer:
                 out += await self.close(reason)
             case Ignore():
                 pass
+        if not isinstance(action, AskFollowUp) and self._follow_up_draft is not None:
+            self._follow_up_draft[1].cancel()  # its answer was not the one that ended the turn
+            self._follow_up_draft = None
         return out
+
+    def anticipate(self, answer_so_far: str) -> None:
+        """The candidate paused mid-turn: if the answer as it stands needs a follow-up, start wording it now.
+
+        A draft for other words (the candidate went on) is dropped; the rules still decide at the turn's end.
+        """
+        if self.models.wording is None:
+            return
+        action = self.session.would_follow_up(answer_so_far)
+        key = _same_words(action.answer) if action else ""
+        if self._follow_up_draft is not None and self._follow_up_draft[0] != key:
+            self._follow_up_draft[1].cancel()
+            self._follow_up_draft = None
+        if action is not None and self._follow_up_draft is None:
+            self._follow_up_draft = (key, asyncio.ensure_future(self._word_follow_up(action)))
 
     async def close(self, reason: str) -> list[InterviewerEvent]:
         for draft in self._rephrasings.values():
             draft.cancel()
+        if self._follow_up_draft is not None:
+            self._follow_up_draft[1].cancel()
         report = await self.score()
         return [ReportReady(report), InterviewClosed(reason)]
 
@@ -132,7 +154,19 @@ class Interviewer:
         )
 
     async def _follow_up(self, action: AskFollowUp) -> list[InterviewerEvent]:
-        worded = await word_follow_up(
+        draft, self._follow_up_draft = self._follow_up_draft, None
+        if draft is not None and draft[0] == _same_words(action.answer):
+            worded = await draft[1]
+        else:
+            if draft is not None:
+                draft[1].cancel()
+            worded = await self._word_follow_up(action)
+        question = replace(action.question, text=worded.text)
+        self.session.asked(question)
+        return self._asked(question, worded.by_model)
+
+    async def _word_follow_up(self, action: AskFollowUp) -> Worded:
+        return await word_follow_up(
             self.models.wording,
             self.plan.language,
             question=action.about,
@@ -141,9 +175,6 @@ class Interviewer:
             template=action.question.text,
             config=self.models.wording_config,
         )
-        question = replace(action.question, text=worded.text)
-        self.session.asked(question)
-        return self._asked(question, worded.by_model)
 
     async def _rephrase(self, action: AskRephrased) -> QuestionAsked:
         draft = self._rephrasings.get(action.original)
@@ -160,3 +191,8 @@ class Interviewer:
         question = replace(action.question, text=worded.text) if worded.by_model else action.question
         self.session.asked(question)
         return QuestionAsked(question, worded.by_model)
+
+
+def _same_words(text: str) -> str:
+    """Answers compare equal whatever the spacing between the pieces they were joined from."""
+    return "".join(text.split())

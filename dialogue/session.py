@@ -227,20 +227,40 @@ class InterviewSession:
         )
         if self.phase is Phase.CLOSING:
             return self._finish("completed")
-        answer_so_far = " ".join(t.answer for t in self.turns if t.main_question_id == main.question_id)
-        reason = self.policy.reason(main.text, answer_so_far, self.plan.language, self._follow_ups)
-        if reason is not None:
+        follow_up = self._follow_up_for(self._answer_so_far(main, ""))
+        if follow_up is not None:
             self._follow_ups += 1
-            question = Question(
-                f"{main.question_id}.f{self._follow_ups}",
-                self._phrases.follow_up[reason.value],
-                QuestionKind.FOLLOW_UP,
-                main.index,
-                main.total,
-            )
-            self.asked(question)
-            return AskFollowUp(question, reason, about=main.text, answer=answer_so_far)
+            self.asked(follow_up.question)
+            return follow_up
         return self._next_main()
+
+    def _answer_so_far(self, main: Question, more: str) -> str:
+        said = [t.answer for t in self.turns if t.main_question_id == main.question_id]
+        return " ".join([*said, more] if more else said)
+
+    def _follow_up_for(self, answer: str) -> AskFollowUp | None:
+        main = self.main_question
+        reason = self.policy.reason(main.text, answer, self.plan.language, self._follow_ups)
+        if reason is None:
+            return None
+        question = Question(
+            f"{main.question_id}.f{self._follow_ups + 1}",
+            self._phrases.follow_up[reason.value],
+            QuestionKind.FOLLOW_UP,
+            main.index,
+            main.total,
+        )
+        return AskFollowUp(question, reason, about=main.text, answer=answer)
+
+    def would_follow_up(self, partial_answer: str) -> AskFollowUp | None:
+        """The follow-up this answer would get if the candidate stopped here; changes nothing.
+
+        Lets the interviewer word it while the candidate may still go on (the turn is not over yet).
+        """
+        text = partial_answer.strip()
+        if self.phase is not Phase.ANSWERING or not text or detect_intent(text, self.plan.language) is not None:
+            return None
+        return self._follow_up_for(self._answer_so_far(self.main_question, text))
 
     def _next_main(self) -> Ask:
         self._follow_ups = 0

@@ -94,6 +94,7 @@ class VoiceChannel:
 
     async def _relay(self) -> None:
         off = self.offset
+        turn_so_far: list[str] = []
         async for event in self.pipeline.events():
             try:
                 match event:
@@ -103,9 +104,14 @@ class VoiceChannel:
                         await self.live.emit(TranscriptOut(final=False, text=text, start=start + off, end=end + off))
                     case TranscriptFinal(text, start, end):
                         await self.live.emit(TranscriptOut(final=True, text=text, start=start + off, end=end + off))
+                        turn_so_far.append(text)
+                        if not self.live.finished:
+                            # A pause: the follow-up this answer would need can be worded before the turn ends.
+                            self.live.interviewer.anticipate(" ".join(turn_so_far))
                     case SpeechStopped():
                         await self.live.emit(SpeechStoppedOut())
                     case TurnEnded(text, start, end):
+                        turn_so_far.clear()
                         await self.live.emit(TurnEndOut(text=text))
                         self.on_answer(AnswerFinished(text, round(start + off, 3), round(end + off, 3)))
             except Exception:  # one event that cannot be delivered must not end the candidate's audio

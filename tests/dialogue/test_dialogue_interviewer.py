@@ -23,9 +23,7 @@ from dialogue.session import AnswerFinished, QuestionKind, RephraseAsked
 from dialogue.wording import valid_rephrase
 
 QUESTION = "How do you make sure your services stay reliable in production?"
-PLAN = build_plan(
-    Requisition("Backend Engineer", "", ("microservices",), "en", questions=(QuestionSpec(QUESTION),))
-)
+PLAN = build_plan(Requisition("Backend Engineer", "", ("microservices",), "en", questions=(QuestionSpec(QUESTION),)))
 
 
 @pytest.fixture(scope="module")
@@ -64,3 +62,61 @@ async def test_a_rephrasing_drafted_while_the_candidate_answers_is_used_at_once(
     else:
         assert QUESTION in event.question.text
     await interviewer.close("test")
+
+
+THIN = "I used microservices in a project. It was fine."
+BEHAVIOURAL_PLAN = build_plan(
+    Requisition(
+        "Backend Engineer",
+        "",
+        ("microservices",),
+        "en",
+        questions=(QuestionSpec("Tell me about a microservices project you worked on."), QuestionSpec("Why us?")),
+    )
+)
+
+
+async def test_a_follow_up_worded_at_a_pause_is_used_when_the_turn_ends_with_those_words(
+    smollm: LlamaCppBackend,
+) -> None:
+    interviewer = Interviewer(BEHAVIOURAL_PLAN, InterviewerModels(wording=smollm))
+    interviewer.start()
+    interviewer.anticipate(THIN)
+    assert interviewer._follow_up_draft is not None
+    draft = interviewer._follow_up_draft[1]
+    await asyncio.wait_for(asyncio.shield(draft), timeout=60)
+    started = time.perf_counter()
+    events = await interviewer.handle(AnswerFinished(THIN))
+    assert time.perf_counter() - started < 0.05
+    asked = [e for e in events if isinstance(e, QuestionAsked)]
+    assert asked[0].question.kind is QuestionKind.FOLLOW_UP and asked[0].question.text == draft.result().text
+    await interviewer.close("test")
+
+
+async def test_a_draft_for_words_the_candidate_went_on_from_is_dropped(smollm: LlamaCppBackend) -> None:
+    interviewer = Interviewer(BEHAVIOURAL_PLAN, InterviewerModels(wording=smollm))
+    interviewer.start()
+    interviewer.anticipate(THIN)
+    assert interviewer._follow_up_draft is not None
+    first = interviewer._follow_up_draft[1]
+    full = (
+        THIN + " At my last company I led four engineers who split our payment monolith into services; as a "
+        "result we cut deployment time from two hours to ten minutes without any data loss during the move."
+    )
+    interviewer.anticipate(full)
+    await asyncio.sleep(0)
+    assert first.cancelled() or first.done()
+    assert interviewer._follow_up_draft is None, "a complete answer needs no follow-up, so nothing is drafted"
+    events = await interviewer.handle(AnswerFinished(full))
+    assert [e.question.kind for e in events if isinstance(e, QuestionAsked)] == [QuestionKind.MAIN]
+    await interviewer.close("test")
+
+
+def test_would_follow_up_changes_nothing() -> None:
+    interviewer = Interviewer(BEHAVIOURAL_PLAN, InterviewerModels())
+    interviewer.start()
+    session = interviewer.session
+    action = session.would_follow_up(THIN)
+    assert action is not None and action.question.question_id == "q1.f1"
+    assert session.turns == [] and session.current is not None and session.current.kind is QuestionKind.MAIN
+    assert session.would_follow_up("Could you repeat the question?") is None
