@@ -72,6 +72,7 @@ async def test_voice_interview_observed_live_then_reported(
     assert await candidate.get_by_role("button", name="Start the interview").is_disabled()
     await shot(candidate, "candidate-desktop-1-intro")
     await candidate.get_by_label(re.compile("I understand that an AI conducts")).check()
+    await candidate.get_by_label(re.compile("Also keep an audio recording")).check()
     assert await candidate.get_by_role("radio", name=re.compile("Speak")).is_checked()
     await candidate.get_by_role("button", name="Test microphone").click()
     await candidate.get_by_role("button", name="Start the interview").click()
@@ -135,6 +136,7 @@ async def test_voice_interview_observed_live_then_reported(
     assert await quotes.count() >= 1
     assert "prometheus" in (await hr.locator("#transcript").inner_text()).lower()
     assert "ask about on-call" in await hr.locator("#comments").inner_text()
+    await hr.locator("#recording audio").wait_for()  # the candidate agreed to a recording
     await shot(hr, "hr-desktop-5-report")
 
     body = (await api.get(f"/v1/interviews/{iv['id']}")).json()

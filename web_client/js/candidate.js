@@ -273,7 +273,8 @@ function connect() {
   state.ws = ws;
   state.helloDone = false;
   ws.onopen = () => {
-    const hello = { type: "hello", mode: state.mode, consent: true };
+    // `consent` is the consent to an audio recording: the second, optional box.
+    const hello = { type: "hello", mode: state.mode, consent: $("record").checked };
     if (state.mode === "voice" && state.mic) {
       hello.audio = { encoding: "pcm_s16le", sample_rate: state.mic.sampleRate, channels: 1 };
     }

@@ -26,7 +26,7 @@ function jobCard(job) {
     rows.length ? el("details", { open: true },
       el("summary", { text: `${t("interviews")} (${job.total})` }),
       el("div", { class: "table-wrap" }, el("table", {},
-        el("thead", {}, el("tr", {}, ["candidate", "status", "score", ""].map((k) => el("th", { scope: "col", text: k ? t(k) : "" })))),
+        el("thead", {}, el("tr", {}, ["candidate", "status", "score", ""].map((k) => el("th", { scope: "col", class: k === "score" ? "num" : null, text: k ? t(k) : "" })))),
         el("tbody", {}, rows)))) : null);
 }
 
@@ -39,6 +39,7 @@ async function render() {
         el("span", { class: "muted", text: ` — ${iv.job_title}` })))
     : [el("li", { class: "muted", text: t("none_live") })]));
   $("jobs").replaceChildren(...(data.jobs.length ? data.jobs.map(jobCard) : [el("p", { class: "card muted", text: t("no_jobs") })]));
+  document.querySelector("#live-title .dot").classList.toggle("on", data.live.length > 0);
   document.body.dataset.loaded = "1";
   timer = setTimeout(() => render().catch(() => {}), 10_000);
 }

@@ -36,7 +36,7 @@ export function renderReport(report, { hr = false } = {}) {
       bar(d.score),
       hr ? el("p", { class: "muted small" }, el("strong", { text: `${t("rationale")}: ` }), d.rationale ?? "") : null,
       (d.evidence ?? []).length ? el("div", {},
-        el("div", { class: "muted small", text: t("evidence") }),
+        el("div", { class: "muted small", text: t(hr ? "evidence_hr" : "evidence") }),
         d.evidence.map((q) => el("blockquote", { text: `“${q}”` }))) : null,
     ));
   }
