@@ -229,7 +229,7 @@ function refreshTexts() {
 function fillIntro() {
   const info = state.info;
   $("intro-title").textContent = t("intro_title", { title: info.title || "—" });
-  $("intro-ai").textContent = t("intro_ai", { n: info.total_questions || "–" });
+  $("intro-ai").textContent = t(info.total_questions === 1 ? "intro_ai_1" : "intro_ai", { n: info.total_questions || "–" });
   $("retention").textContent = info.retention_days ? t("retention_days", { days: info.retention_days }) : t("retention_unset");
 }
 

@@ -5,11 +5,10 @@ const STATUSES = ["scheduled", "live", "completed", "abandoned"];
 let timer = null;
 
 function jobCard(job) {
-  const counts = el("table", { class: "counts" },
-    el("thead", {}, el("tr", {}, [...STATUSES, "passed"].map((s) => el("th", { class: "num", scope: "col", text: t(s) })))),
-    el("tbody", {}, el("tr", {},
-      STATUSES.map((s) => el("td", { class: "num", "data-count": s, text: String(job.counts[s] ?? 0) })),
-      el("td", { class: "num", "data-count": "passed", text: String(job.passed) }))));
+  const counts = el("dl", { class: "stats" },
+    [...STATUSES, "passed"].map((s) => el("div", { class: `stat ${s}` },
+      el("dt", { text: t(s) }),
+      el("dd", { "data-count": s, text: String(s === "passed" ? job.passed : job.counts[s] ?? 0) }))));
   const rows = job.interviews.map((iv) => el("tr", { "data-interview": iv.id },
     el("td", { text: iv.candidate_name || iv.candidate_id.slice(0, 8) }),
     el("td", {}, statusBadge(iv.status)),
@@ -22,7 +21,7 @@ function jobCard(job) {
     el("div", { class: "row", style: "justify-content:space-between" },
       el("h3", { style: "margin:0", text: job.title }),
       el("span", { class: "muted small", text: `${job.language} · ${t("pass_threshold", { x: job.pass_threshold })}` })),
-    el("div", { class: "table-wrap" }, counts),
+    counts,
     rows.length ? el("details", { open: true },
       el("summary", { text: `${t("interviews")} (${job.total})` }),
       el("div", { class: "table-wrap" }, el("table", {},
