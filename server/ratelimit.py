@@ -39,18 +39,24 @@ class FailOpenStore(Store):
     """A Redis store that falls back to process memory while Redis is away: a Redis outage must not turn
     every REST call into a 500 (limits are then per process until it returns)."""
 
+    RETRY_AFTER_S = 5.0  # while failing, Redis is tried again only this often: each try may wait a connect timeout
+
     def __init__(self, primary: Store) -> None:
         self.primary = primary
         self.fallback = MemoryStore()
         self.failing = False
+        self._failed_at = 0.0
 
     async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        if self.failing and time.monotonic() - self._failed_at < self.RETRY_AFTER_S:
+            return await getattr(self.fallback, name)(*args, **kwargs)
         try:
             result = await getattr(self.primary, name)(*args, **kwargs)
         except (RedisError, OSError) as exc:
             if not self.failing:
                 log.warning("rate limits: Redis is unavailable (%s); counting in this process meanwhile", exc)
             self.failing = True
+            self._failed_at = time.monotonic()
             return await getattr(self.fallback, name)(*args, **kwargs)
         if self.failing:
             log.warning("rate limits: Redis is back")

@@ -1,0 +1,161 @@
+"""Observers over a real Redis: replay then follow exactly, and Redis going away mid-session (a private
+redis-server, so the shared one is left alone): the session goes on degraded, /health says so, observers catch up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import websockets
+from server_testkit import Api, Stream
+
+pytestmark = pytest.mark.redis
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def scenario(fixtures_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    manifest = json.loads((fixtures_dir / "backend_en" / "manifest.json").read_text())
+    return (
+        dict(manifest["scenario"]["job"], questions=[{"text": q} for q in manifest["scenario"]["questions"]]),
+        manifest["clips"],
+    )
+
+
+def answer(clips: list[dict[str, Any]], question: dict[str, Any]) -> str:
+    want = {"closing": {"role": "closing_answer"}, "follow_up": {"role": "follow_up_answer"}}.get(
+        question["kind"], {"role": "answer", "question": question["index"], "quality": "strong"}
+    )
+    return next(str(c["text"]) for c in clips if all(c.get(k) == v for k, v in want.items()))
+
+
+async def drain(stream: Stream, seconds: float) -> list[dict[str, Any]]:
+    got = []
+    while True:
+        try:
+            got.append(await stream.next(seconds))
+        except TimeoutError:
+            return got
+
+
+class PrivateRedis:
+    """A redis-server of this test's own on a free port, which the test may stop and start again."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.proc: asyncio.subprocess.Process | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    async def start(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.skip("redis-server is not installed; this test starts and stops a private one")
+        self.proc = await asyncio.create_subprocess_exec(
+            binary, "--port", str(self.port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1",
+            stdout=asyncio.subprocess.DEVNULL,
+        )
+        for _ in range(100):
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
+                writer.close()
+                return
+            except OSError:
+                await asyncio.sleep(0.05)
+        raise RuntimeError("the private redis-server did not start")
+
+    async def stop(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
+
+
+@pytest.fixture
+async def private_redis() -> AsyncIterator[PrivateRedis]:
+    redis = PrivateRedis()
+    await redis.start()
+    yield redis
+    await redis.stop()
+
+
+async def test_redis_going_away_degrades_the_session_and_observers_catch_up(
+    server_factory: Any, private_redis: PrivateRedis, fixtures_dir: Path
+) -> None:
+    server = await server_factory.start(redis_url=private_redis.url)
+    api = Api(server.base, server.api_key)
+    spec, clips = scenario(fixtures_dir)
+    iv = await api.interview(spec)
+    observer = Stream(
+        await websockets.connect(f"{server.ws}/v1/interviews/{iv['id']}/observe?token={iv['observer_token']}")
+    )
+    candidate = await Stream.open(f"{server.ws}/v1/interviews/{iv['id']}/stream?token={iv['candidate_token']}")
+    await candidate.send({"type": "hello", "mode": "text"})
+    question = await candidate.until("question")
+
+    await private_redis.stop()
+    await asyncio.sleep(0.3)
+    # The session goes on without Redis: answers are taken, stored, and the next question comes at once.
+    for _ in range(2):
+        await candidate.send({"type": "answer", "text": answer(clips, question)})
+        question = await candidate.until("question", 10)
+    health = (await api.get("/health", auth=False)).json()
+    assert health["status"] == "degraded" and health["bus"]["ok"] is False
+    assert health["bus"]["held_events"] >= 2 and health["bus"]["error"]
+    assert len((await api.get(f"/v1/interviews/{iv['id']}")).json()["transcript"]) == 2
+
+    await private_redis.start()
+    for _ in range(100):
+        if (await api.get("/health", auth=False)).json()["status"] == "ok":
+            break
+        await asyncio.sleep(0.1)
+    assert (await api.get("/health", auth=False)).json()["bus"]["held_events"] == 0
+    await candidate.send({"type": "answer", "text": answer(clips, question)})
+    await candidate.until("question", 10)
+
+    # The observer stayed connected and now has every event, once, in order, the held ones included.
+    seen = await drain(observer, 2.0)
+    session = [m for m in seen if m["type"] not in ("candidate_joined", "candidate_left", "comment")]
+    assert session == [m for m in candidate.received if m.get("seq")]
+    seqs = [m["seq"] for m in seen]
+    assert seqs == list(range(1, len(seqs) + 1))
+    # A new observer connects fine once Redis is back (the restarted Redis kept only what came after it).
+    again = Stream(
+        await websockets.connect(f"{server.ws}/v1/interviews/{iv['id']}/observe?token={iv['observer_token']}")
+    )
+    replay = await drain(again, 1.0)
+    assert replay and replay[-1]["seq"] == seqs[-1]
+    for s in (observer, again, candidate):
+        await s.close()
+    await server_factory.stop(server)
+
+
+async def test_an_observer_connecting_while_redis_is_down_is_told_to_retry(
+    server_factory: Any, private_redis: PrivateRedis, fixtures_dir: Path
+) -> None:
+    server = await server_factory.start(redis_url=private_redis.url)
+    api = Api(server.base, server.api_key)
+    iv = await api.interview(scenario(fixtures_dir)[0])
+    await private_redis.stop()
+    observer = Stream(
+        await websockets.connect(f"{server.ws}/v1/interviews/{iv['id']}/observe?token={iv['observer_token']}")
+    )
+    error = await observer.next(10)
+    assert error["type"] == "error" and error["code"] == "internal" and "reconnect" in error["message"]
+    assert (await observer.next())["type"] == "closed"
+    # REST goes on too: its rate-limit counters fall back to process memory.
+    assert (await api.get(f"/v1/interviews/{iv['id']}")).status_code == 200
+    await server_factory.stop(server)
