@@ -40,7 +40,13 @@ class EndpointingConfig:
     vad_threshold: float = 0.5  # Silero probability at or above which a window is speech
     vad_neg_threshold: float = 0.35  # below this a window is silence (hysteresis between the two)
     min_speech_s: float = 0.096  # speech this long (3 windows) before SpeechStarted; shorter blips are ignored
-    preroll_s: float = 0.2  # audio kept before the detected onset, so the first phoneme reaches ASR
+    # Audio kept before the window that confirms speech (min_speech_s after the onset), so the first phoneme
+    # reaches ASR: about 0.1 s before the onset.
+    preroll_s: float = 0.2
+    # Speech windows this close before the confirmed onset belong to it: a short first word and a dip ("At …
+    # my last company": 0.65 0.78 0.07 0.72 …) resets the min_speech count, and without this its start was
+    # clipped, depending on where the word fell on the 32 ms window grid.
+    onset_bridge_s: float = 0.25
     speculate_after_s: float = 0.15  # silence after which the segment's final ASR pass starts, speculatively
     segment_pause_s: float = 0.45  # silence that closes a speech segment (its final is emitted, SpeechStopped)
     max_segment_s: float = 14.0  # a segment longer than this is cut at its quietest recent window

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from media_testkit import Clip, run_stream, silence
+from media_testkit import Clip, error_rate, run_stream, silence
 
 from media import EndpointingConfig, SileroVad
 from media.endpointing import Completeness, judge
@@ -96,3 +96,38 @@ async def test_two_answers_separated_by_silence_are_two_turns(make_pipeline, cli
     assert len(turns) == 2
     assert "fixed them" in turns[0].text.lower() and "questions" in turns[1].text.lower()
     assert turns[0].end < turns[1].start
+
+
+# -- the onset of a segment: its first word reaches ASR wherever it falls on the window grid ---------------
+# q1_strong opens with a short "At", a dip, then "my last company": on some alignments of the clip to the 32 ms
+# VAD windows the probabilities read 0.65 0.78 0.07 0.72 …, the 3-window onset run restarted after the dip, and
+# the segment (preroll_s before that run) began after "At". Live, the alignment depends on when the client
+# starts speaking, so the clipped start came and went with timing; Whisper, prompted with the previous turn
+# ("Sorry, could you rephrase the question?"), then dropped the whole first sentence.
+_Q1_SPEECH_AT = 0.288  # where q1_strong's first sample of speech is (all zeros before)
+
+
+async def test_segment_start_covers_the_first_word_at_every_window_alignment(
+    make_pipeline, clips_en: dict[str, Clip]
+) -> None:
+    head = clips_en["q1_strong"].pcm[: 2 * 16000 * 1]  # the first second: "At my last …"
+    for k in range(8):  # 4 ms steps over the 32 ms grid (20 ms frames alone reach only some of them)
+        lead = 0.5 + 0.004 * k
+        p = make_pipeline("en")
+        events = await run_stream(p, silence(lead) + head, flush=False)
+        (started,) = [e.event for e in events if isinstance(e.event, SpeechStarted)]
+        onset = lead + _Q1_SPEECH_AT
+        assert started.at <= onset + WINDOW_S, (k, started.at, onset)
+        assert p._seg is not None and p._seg.start <= onset - 0.05, (k, p._seg.start, onset)
+        await p.close()
+
+
+async def test_first_sentence_after_a_rephrase_request_is_kept(make_pipeline, clips_en: dict[str, Clip]) -> None:
+    # The live failure, replayed at the alignment that lost it: the request, the pause while the interviewer
+    # rephrases, then the answer. Its first sentence was missing from the finals and the turn (WER 0.42).
+    pcm = clips_en["rephrase_1"].pcm + silence(1.44) + clips_en["q1_strong"].pcm + silence(3.0)
+    events = await run_stream(make_pipeline("en"), pcm, flush=False)
+    turns = [e.event for e in events if isinstance(e.event, TurnEnded)]
+    assert len(turns) == 2, turns
+    assert "last company" in turns[1].text.lower(), turns[1].text
+    assert error_rate(clips_en["q1_strong"].text, turns[1].text, "en") <= 0.2, turns[1].text
