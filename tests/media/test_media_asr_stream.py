@@ -53,7 +53,8 @@ def test_requests_to_rephrase_or_repeat_are_transcribed_recognisably(streamed) -
     assert "rephrase" in en["rephrase_1"] and "question" in en["rephrase_1"]
     assert "understand" in en["rephrase_2"] and "explain" in en["rephrase_2"] and "differently" in en["rephrase_2"]
     assert "repeat the question" in en["repeat_1"]
-    assert "repeat" in en["not_request_1"] and "load test" in en["not_request_1"]
+    # An answer that says "repeat" in passing (tiny.en hears "load test" as "world test" at some alignments).
+    assert "repeat" in en["not_request_1"] and "test many times" in en["not_request_1"]
     zh = _turn_text(streamed["zh"]["zh_rephrase_1"])
     assert "没听懂" in zh and "解释" in zh
 
