@@ -40,6 +40,8 @@ async def _serve(settings: Settings) -> None:
         port=settings.port,
         ws_max_size=WS_MAX_BYTES,
         log_level=settings.log_level.lower(),
+        # A peer that never reads must not hold a shutdown forever.
+        timeout_graceful_shutdown=5,
         lifespan="on",
     )
     try:

@@ -14,6 +14,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.status_codes import HTTP_401_UNAUTHORIZED
+from litestar.types import ControllerRouterHandler
 
 from server.auth import token_matches
 from server.db.store import Store, plan_from_json
@@ -91,4 +92,12 @@ static_files = create_static_files_router(
     path="/static", directories=[WEB_CLIENT], include_in_schema=False, send_as_attachment=False
 )
 
-web_handlers = [candidate_page, candidate_info, dashboard_page, observer_page, report_page, root_page, static_files]
+web_handlers: list[ControllerRouterHandler] = [
+    candidate_page,
+    candidate_info,
+    dashboard_page,
+    observer_page,
+    report_page,
+    root_page,
+    static_files,
+]
