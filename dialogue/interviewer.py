@@ -6,7 +6,9 @@ Async at the edge (model calls); emits typed events the server turns into protoc
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from dialogue.follow_up import FollowUpPolicy
 from dialogue.llm.base import LLMBackend
@@ -67,6 +69,25 @@ class InterviewClosed:
 InterviewerEvent = QuestionAsked | TurnRecorded | ReportReady | InterviewClosed
 
 
+@dataclass(slots=True)
+class DraftSlot:
+    """Room for one speculative model call; taken synchronously, so two sessions cannot both take it."""
+
+    busy: bool = False
+
+    def start(self, work: Coroutine[Any, Any, Worded]) -> asyncio.Future[Worded] | None:
+        if self.busy:
+            work.close()
+            return None
+        self.busy = True
+        task = asyncio.ensure_future(work)
+        task.add_done_callback(self._free)
+        return task
+
+    def _free(self, _task: asyncio.Future[Worded]) -> None:
+        self.busy = False
+
+
 @dataclass(frozen=True, slots=True)
 class InterviewerModels:
     """Which model words questions and which judges answers; None means templates and rules only."""
@@ -75,6 +96,9 @@ class InterviewerModels:
     judge: LLMBackend | None = None
     relevance: RelevanceFn | None = None
     wording_config: WordingConfig = field(default_factory=WordingConfig)
+    # Shared by every session of a process: drafts (work that may never be used) run one at a time and only
+    # when no other draft holds the model, so under load the CPU goes to what candidates are waiting for.
+    drafting: DraftSlot = field(default_factory=lambda: DraftSlot())
 
 
 class Interviewer:
@@ -84,9 +108,9 @@ class Interviewer:
         self.session = InterviewSession(plan, policy)
         # Each question's rewording, drafted while the candidate is still answering it, so that "could you
         # rephrase that?" is answered without waiting on the model.
-        self._rephrasings: dict[str, asyncio.Task[Worded]] = {}
+        self._rephrasings: dict[str, asyncio.Future[Worded]] = {}
         # The follow-up an answer would get, worded at the candidate's last pause, keyed by that answer.
-        self._follow_up_draft: tuple[str, asyncio.Task[Worded]] | None = None
+        self._follow_up_draft: tuple[str, asyncio.Future[Worded]] | None = None
 
     @property
     def turns(self) -> list[Turn]:
@@ -96,14 +120,20 @@ class Interviewer:
         return self._asked(self.session.start().question)
 
     def _asked(self, question: Question, by_model: bool = False) -> list[InterviewerEvent]:
-        if self.models.wording is not None and question.kind in (QuestionKind.MAIN, QuestionKind.FOLLOW_UP):
-            self._rephrasings.setdefault(question.text, asyncio.ensure_future(self._draft_rephrase(question.text)))
+        wants_draft = question.kind in (QuestionKind.MAIN, QuestionKind.FOLLOW_UP)
+        if wants_draft and self.models.wording is not None and question.text not in self._rephrasings:
+            draft = self.models.drafting.start(
+                word_rephrase(
+                    self.models.wording,
+                    self.plan.language,
+                    original=question.text,
+                    template="",
+                    config=self.models.wording_config,
+                )
+            )
+            if draft is not None:
+                self._rephrasings[question.text] = draft
         return [QuestionAsked(question, by_model)]
-
-    async def _draft_rephrase(self, original: str) -> Worded:
-        return await word_rephrase(
-            self.models.wording, self.plan.language, original=original, template="", config=self.models.wording_config
-        )
 
     async def handle(self, event: SessionEvent) -> list[InterviewerEvent]:
         before = len(self.session.turns)
@@ -138,7 +168,9 @@ class Interviewer:
             self._follow_up_draft[1].cancel()
             self._follow_up_draft = None
         if action is not None and self._follow_up_draft is None:
-            self._follow_up_draft = (key, asyncio.ensure_future(self._word_follow_up(action)))
+            draft = self.models.drafting.start(self._word_follow_up(action))
+            if draft is not None:
+                self._follow_up_draft = (key, draft)
 
     async def close(self, reason: str) -> list[InterviewerEvent]:
         for draft in self._rephrasings.values():

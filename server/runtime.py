@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import models
 from dialogue.answer_features import embedding_relevance
-from dialogue.interviewer import InterviewerModels
+from dialogue.interviewer import DraftSlot, InterviewerModels
 from dialogue.language import Language
 from dialogue.llm import LLMBackend, build_backend
 from dialogue.semantic import EncoderUnavailable, SentenceEncoder
@@ -30,6 +30,7 @@ class Runtime:
     asr: ASREngine | None = None
     vad: SileroVad | None = None
     loaded: list[str] = field(default_factory=list)
+    drafting: DraftSlot = field(default_factory=DraftSlot)  # one speculative model call at a time
 
     @classmethod
     async def load(cls, settings: Settings) -> Runtime:
@@ -52,7 +53,9 @@ class Runtime:
             runtime.loaded.append("LLM: none (templates and rules only)")
         if settings.voice:
             config = ASRConfig(
-                models={"en": settings.asr_model_en, "zh": settings.asr_model_zh}, cpu_threads=settings.asr_threads
+                models={"en": settings.asr_model_en, "zh": settings.asr_model_zh},
+                workers=settings.asr_workers,
+                cpu_threads=settings.asr_threads,
             )
             runtime.asr = ASREngine(config)
             await asyncio.to_thread(runtime.asr.preload)
@@ -77,6 +80,7 @@ class Runtime:
             judge=self.llm if self.settings.llm_judge else None,
             relevance=relevance,
             wording_config=WordingConfig(timeout_s=self.settings.llm_wording_timeout_s),
+            drafting=self.drafting,
         )
 
     async def aclose(self) -> None:

@@ -45,6 +45,7 @@ class Settings:
     voice: bool = True  # load ASR and VAD; off, the server takes text interviews only (and starts faster)
     asr_model_en: str = "whisper-tiny.en"
     asr_model_zh: str = "whisper-base"
+    asr_workers: int = 1  # ASR batches decoded at once; workers x threads should not exceed the cores
     asr_threads: int = 2
     reconnect_grace_s: float = 120.0
     hello_timeout_s: float = 30.0

@@ -81,6 +81,7 @@ async def test_a_follow_up_worded_at_a_pause_is_used_when_the_turn_ends_with_tho
 ) -> None:
     interviewer = Interviewer(BEHAVIOURAL_PLAN, InterviewerModels(wording=smollm))
     interviewer.start()
+    await asyncio.gather(*interviewer._rephrasings.values())  # the question's own draft frees the model first
     interviewer.anticipate(THIN)
     assert interviewer._follow_up_draft is not None
     draft = interviewer._follow_up_draft[1]
@@ -96,6 +97,7 @@ async def test_a_follow_up_worded_at_a_pause_is_used_when_the_turn_ends_with_tho
 async def test_a_draft_for_words_the_candidate_went_on_from_is_dropped(smollm: LlamaCppBackend) -> None:
     interviewer = Interviewer(BEHAVIOURAL_PLAN, InterviewerModels(wording=smollm))
     interviewer.start()
+    await asyncio.gather(*interviewer._rephrasings.values())  # the question's own draft frees the model first
     interviewer.anticipate(THIN)
     assert interviewer._follow_up_draft is not None
     first = interviewer._follow_up_draft[1]
@@ -120,3 +122,15 @@ def test_would_follow_up_changes_nothing() -> None:
     assert action is not None and action.question.question_id == "q1.f1"
     assert session.turns == [] and session.current is not None and session.current.kind is QuestionKind.MAIN
     assert session.would_follow_up("Could you repeat the question?") is None
+
+
+async def test_drafts_wait_their_turn_instead_of_piling_up(smollm: LlamaCppBackend) -> None:
+    shared = InterviewerModels(wording=smollm)
+    first, second = Interviewer(PLAN, shared), Interviewer(PLAN, shared)
+    first.start()
+    second.start()  # the first session's draft holds the model: the second drafts nothing
+    assert QUESTION in first._rephrasings and not second._rephrasings
+    [event] = await second.handle(RephraseAsked())
+    assert isinstance(event, QuestionAsked) and event.question.kind is QuestionKind.REPHRASE
+    await first.close("test")
+    await second.close("test")
