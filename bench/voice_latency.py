@@ -3,7 +3,7 @@
 Prints per language: speech end -> next question p50/p95, cut-offs, streaming WER next to offline WER of the same
 model, the delay from audio being spoken to its partial and to its final, and server CPU seconds per audio second.
 
-usage: python bench/voice_latency.py [--languages en zh] [--transport ws]
+usage: python bench/voice_latency.py [--languages en zh] [--transport ws rtc]
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ from media import ASRConfig, ASREngine
 
 
 def reference_client() -> Any:
-    spec = importlib.util.spec_from_file_location("interview_client", FIXTURES.parents[1] / "tools" / "interview_client.py")
+    spec = importlib.util.spec_from_file_location(
+        "interview_client", FIXTURES.parents[1] / "tools" / "interview_client.py"
+    )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -70,21 +72,23 @@ def offline_error(fixtures: Path, summary: dict[str, Any], language: str, client
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--languages", nargs="+", default=["en", "zh"])
-    ap.add_argument("--transport", default="ws", choices=["ws"])
+    ap.add_argument(
+        "--transport", nargs="+", default=["ws"], choices=["ws", "rtc"], help="rtc: WebRTC (aiortc); several: one run"
+    )
     args = ap.parse_args()
     client = reference_client()
-    print(f"machine: {machine()}; transport: {args.transport}")
+    print(f"machine: {machine()}")
     header = (
-        f"{'lang':<5}{'turns':>6}{'p50 s':>7}{'p95 s':>7}{'max s':>7}{'cut':>5}{'WER str':>9}{'WER off':>9}"
+        f"{'via':<5}{'lang':<5}{'turns':>6}{'p50 s':>7}{'p95 s':>7}{'max s':>7}{'cut':>5}{'WER str':>9}{'WER off':>9}"
         f"{'partial p50/p95 s':>19}{'final p50/p95 s':>17}{'CPU s/audio s':>15}  rephrase/repeat"
     )
     print("speech end -> next question; delays = message sent - end of the audio it covers")
     print(header)
     with server() as srv:
-        for language in args.languages:
+        for transport, language in [(t, lang) for t in args.transport for lang in args.languages]:
             fixtures = FIXTURES / f"backend_{language}"
             cpu0 = srv.cpu_seconds()
-            summary = run_client(srv, fixtures, "--transport", args.transport)
+            summary = run_client(srv, fixtures, "--transport", transport)
             cpu = srv.cpu_seconds() - cpu0
             run = summary["runs"][0]
             events = asyncio.run(replay(srv.base, run["interview_id"]))
@@ -93,7 +97,7 @@ def main() -> None:
             offline = offline_error(fixtures, summary, language, client)
             lat = summary["latency_s"] if "latency_s" in summary else run["latency_s"]
             print(
-                f"{language:<5}{len(lat):>6}{pct(lat, 50)!s:>7}{pct(lat, 95)!s:>7}{pct(lat, 100)!s:>7}"
+                f"{transport:<5}{language:<5}{len(lat):>6}{pct(lat, 50)!s:>7}{pct(lat, 95)!s:>7}{pct(lat, 100)!s:>7}"
                 f"{summary['cut_offs']:>5}{summary['wer_mean']!s:>9}{offline!s:>9}"
                 f"{f'{pct(partial, 50)}/{pct(partial, 95)}':>19}{f'{pct(final, 50)}/{pct(final, 95)}':>17}"
                 f"{cpu / max(audio_seconds(summary, fixtures), 1e-9):>15.3f}  "
