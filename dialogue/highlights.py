@@ -11,16 +11,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from dialogue.answer_features import requirement_terms
 from dialogue.plan import InterviewPlan
 from dialogue.session import QuestionKind, Turn
 
 HighlightKind = Literal["result", "technology", "follow_up"]
 MAX_QUOTE = 240
 
-_SENTENCE = re.compile(r"[^.!?。！？]+[.!?。！？]*")
+# A sentence ends at ! ? 。 ！ ？, or at a period followed by a space, the end or Chinese text: not at the period of
+# "2.5" or "Node.js". Closing quotes and brackets after the end belong to the sentence.
+_SENTENCE_END = re.compile(r"(?:[!?。！？]+|\.+(?=[\"'”’)\]]*(?:\s|$|[\u4e00-\u9fff])))[\"'”’)\]]*")
 _NUMBER = re.compile(
     r"\d|%|\b(?:two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|fifty|hundred|thousand|million|"
-    r"billion|half|double|twice|triple)\b|[两二三四五六七八九十百千万亿倍]",
+    r"billion|half|double|twice|triple)\b|[两二三四五六七八九十百千万亿倍半]",
     re.IGNORECASE,
 )
 _RESULT = re.compile(
@@ -35,6 +38,13 @@ _GENERIC = {
     "strong", "good", "solid", "years", "working", "using", "databases", "database", "systems", "design",
     "development", "communication", "teamwork", "leadership", "ability", "familiarity", "understanding",
 }  # fmt: skip
+# A Latin name in a requirement: "C++", "C#", "Node.js", "ASP.NET"; ASCII only, so a name written against Chinese
+# text ("掌握Spring Boot经验") ends where the Chinese begins.
+_LATIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+#.\-]*[A-Za-z0-9_+#]|[A-Za-z]")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+# Before and after a Latin term: no letter, digit or +/# of a longer word. Chinese characters are \w in Python but
+# are no part of a Latin word, so "用Spring Boot写" still names Spring Boot.
+_LATIN_BOUNDARY = r"[^\W\u2e80-\u9fff\uf900-\ufaff]|[+#]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,29 +58,77 @@ class Highlight:
     detail: str  # what makes it a highlight: the technology's name, the follow-up's question, the result cue
 
 
+def _latin_names(requirement: str, chinese: bool) -> list[str]:
+    """The named things written in Latin letters; adjacent names separated only by spaces are one ("Spring Boot").
+
+    In English a name is capitalised or not a plain word (SQL, PostgreSQL, C++, node.js); in a Chinese requirement
+    every Latin word that is not a generic one is a name ("熟悉redis").
+    """
+    runs: list[list[re.Match[str]]] = []
+    previous: re.Match[str] | None = None
+    for m in _LATIN_NAME.finditer(requirement):
+        w = m.group()
+        named = w.lower() not in _GENERIC and (chinese or w[0].isupper() or not w.isalpha() or w.isupper())
+        if not named:
+            previous = None
+            continue
+        between = requirement[previous.end() : m.start()] if previous is not None else ""
+        if previous is not None and between.isspace():
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+        previous = m
+    return [requirement[run[0].start() : run[-1].end()] for run in runs]
+
+
+def _chinese_names(requirement: str) -> list[str]:
+    """The Chinese terms of a requirement without its boilerplate: "有微服务项目经验" → 微服务.
+
+    `requirement_terms` gives the meaning-carrying bigrams left after the boilerplate (熟练掌握, 有, 项目经验, …) and
+    stop characters are taken out; each run of the requirement's own characters those bigrams cover is one term.
+    """
+    units = requirement_terms(requirement, "zh")
+    covered = [False] * len(requirement)
+    for i in range(len(requirement) - 1):
+        if requirement[i : i + 2] in units:
+            covered[i] = covered[i + 1] = True
+    kept = "".join(c if covered[i] and _HAN.match(c) else " " for i, c in enumerate(requirement))
+    return kept.split()
+
+
+def _term_pattern(name: str) -> re.Pattern[str]:
+    if _HAN.search(name):  # Chinese has no word boundaries: the term anywhere in the sentence
+        return re.compile(re.escape(name), re.IGNORECASE)
+    body = r"\s*".join(re.escape(w) for w in name.split())  # "Spring Boot" is also heard as "SpringBoot"
+    return re.compile(rf"(?<!{_LATIN_BOUNDARY}){body}(?!{_LATIN_BOUNDARY})", re.IGNORECASE)
+
+
 def technology_terms(requirements: Sequence[str]) -> dict[str, re.Pattern[str]]:
-    """Each named thing in the requirements → a whole-word, case-insensitive pattern for it."""
+    """Each named thing in the requirements → a case-insensitive pattern for it: whole words for a Latin name
+    (a multi-word name is one term), anywhere for a Chinese one. A requirement naming nothing is one term itself.
+    """
     terms: dict[str, re.Pattern[str]] = {}
     for requirement in requirements:
-        words = re.findall(r"[A-Za-z][\w+#.\-]*[\w+#]|[A-Za-z]", requirement)
-        named = [w for w in words if w.lower() not in _GENERIC and (w[0].isupper() or not w.isalpha() or w.isupper())]
-        candidates = named or ([requirement.strip()] if requirement.strip() else [])
+        chinese = bool(_HAN.search(requirement))
+        names = _latin_names(requirement, chinese) + (_chinese_names(requirement) if chinese else [])
+        candidates = names or ([requirement.strip()] if requirement.strip() else [])
         for name in candidates:
             key = name.strip()
             if len(key) >= 2 and key.lower() not in {k.lower() for k in terms}:
-                terms[key] = re.compile(rf"(?<![\w+#]){re.escape(key)}(?![\w+#])", re.IGNORECASE)
-        if re.search(r"[\u4e00-\u9fff]", requirement):  # Chinese requirements have no word boundaries
-            terms.setdefault(requirement.strip(), re.compile(re.escape(requirement.strip())))
+                terms[key] = _term_pattern(key)
     return terms
 
 
 def _sentences(answer: str) -> list[tuple[int, str]]:
     """(character offset, sentence) pairs, the sentence stripped but still a verbatim span of the answer."""
     out = []
-    for m in _SENTENCE.finditer(answer):
-        text = m.group().strip()
+    begin = 0
+    for end in [m.end() for m in _SENTENCE_END.finditer(answer)] + [len(answer)]:
+        chunk = answer[begin:end]
+        text = chunk.strip()
         if text:
-            out.append((m.start() + m.group().index(text), text))
+            out.append((begin + chunk.index(text), text))
+        begin = end
     return out
 
 

@@ -156,7 +156,8 @@ class BackgroundRecorder:
     """A RecordingWriter on its own thread, so encoding never stalls the event loop.
 
     `on_failure(exc, seconds_recorded)` is called once, from the writer thread, when a write fails; later calls are
-    then ignored. `close()` blocks until the file is finished: call it off the event loop.
+    then ignored. `close()` blocks until the file is finished: call it off the event loop. Writes after `close()`
+    (a connection still delivering media) are dropped: neither queued nor a failure.
     """
 
     def __init__(self, spec: RecordingSpec, on_failure: Callable[[BaseException, float], None]) -> None:
@@ -166,6 +167,9 @@ class BackgroundRecorder:
         self._writer = RecordingWriter(spec)
         # Bounded: if the disk is slower than the session, drop the recording rather than grow memory without end.
         self._queue: queue.Queue[tuple[str, Any, Any, float] | None] = queue.Queue(maxsize=2000)
+        # Guards `_closing` and `failed`: no chunk is queued behind close()'s end marker, and a failure is reported once.
+        self._lock = threading.Lock()
+        self._closing = False
         self._thread = threading.Thread(target=self._run, name=f"recorder-{spec.path.stem}", daemon=True)
         self._thread.start()
 
@@ -180,12 +184,17 @@ class BackgroundRecorder:
         self._put(("video", frame, None, at))
 
     def _put(self, item: tuple[str, Any, Any, float]) -> None:
-        if self.failed is not None:
-            return
-        try:
-            self._queue.put_nowait(item)
-        except queue.Full:
-            self._fail(RecordingFailed(errno.ENOBUFS, "the recording fell too far behind the session"))
+        with self._lock:
+            if self._closing or self.failed is not None:
+                return
+            try:
+                self._queue.put_nowait(item)
+                return
+            except queue.Full:
+                # Decided under the lock, so a close() that follows sees the failure and abandons the file.
+                failure = RecordingFailed(errno.ENOBUFS, "the recording fell too far behind the session")
+                self.failed = failure
+        self.on_failure(failure, self._writer.duration_s)
 
     def _run(self) -> None:
         while (item := self._queue.get()) is not None:
@@ -201,14 +210,17 @@ class BackgroundRecorder:
                 self._fail(exc)
 
     def _fail(self, exc: BaseException) -> None:
-        if self.failed is not None:
-            return
-        self.failed = exc
+        with self._lock:
+            if self.failed is not None:
+                return
+            self.failed = exc
         # The writer is only touched by its thread and by close(), after the thread ended: close() abandons it.
         self.on_failure(exc, self._writer.duration_s)
 
     def close(self) -> float:
         """Finish the file; returns the seconds recorded. Idempotent."""
+        with self._lock:
+            self._closing = True
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()

@@ -242,14 +242,9 @@ def test_typed_answer_that_led_to_a_follow_up_is_highlighted_without_a_time() ->
     assert (h.kind, h.start, h.end, h.quote) == ("follow_up", None, None, "I worked on payments.")
 
 
-# -- known bugs -------------------------------------------------------------------------------------------
+# -- regressions ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: technology_terms splits a multi-word name into its capitalised words, so 'Spring Boot' gives "
-    "two highlights of the same sentence, detail 'Spring' and 'Boot' (and 'Boot' alone matches 'boot the server')",
-)
 def test_multi_word_technology_is_one_highlight_named_as_in_the_requirements() -> None:
     answer = "We split the monolith into Spring Boot services."
     highlights = find_highlights(plan_for("Spring Boot"), [main_turn(1, "q1", answer, 0.0, 4.0)])
@@ -257,12 +252,6 @@ def test_multi_word_technology_is_one_highlight_named_as_in_the_requirements() -
     assert [h.detail for h in of_kind(highlights, "technology")] == ["Spring Boot"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: term patterns are bounded by (?<![\\w+#]) / (?![\\w+#]) and CJK characters are \\w, so a term "
-    "written next to Chinese characters never matches; the unbounded Chinese pattern is added with setdefault "
-    "after the bounded one under the same key, so it never takes effect",
-)
 def test_chinese_requirement_term_inside_a_chinese_sentence_is_a_technology() -> None:
     answer = "我们把支付系统拆分成微服务。"
     highlights = find_highlights(plan_for("微服务", language="zh"), [main_turn(1, "q1", answer, 0.0, 4.0)])
@@ -270,11 +259,6 @@ def test_chinese_requirement_term_inside_a_chinese_sentence_is_a_technology() ->
     assert [(h.kind, h.detail) for h in highlights] == [("technology", "微服务")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: 'Spring' in '我们用Spring Boot' is preceded by a CJK character, which is \\w, so the "
-    "whole-word pattern fails: Chinese ASR output without spaces never names a Latin technology",
-)
 def test_latin_technology_written_without_spaces_in_chinese_is_a_technology() -> None:
     answer = "我们用Spring Boot写了十个服务。"
     highlights = find_highlights(fixture_plan("backend_zh"), [main_turn(1, "q1", answer, 0.0, 4.0)])
@@ -282,11 +266,6 @@ def test_latin_technology_written_without_spaces_in_chinese_is_a_technology() ->
     assert of_kind(highlights, "technology") != []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GAP: the zh fixture's requirement '有微服务项目经验' is kept whole as one term, so the strong zh "
-    "answer about 微服务 gets no technology highlight, unlike its English counterpart",
-)
 def test_chinese_fixture_answer_about_microservices_gets_a_technology_highlight() -> None:
     turns = zh_interview()
     highlights = find_highlights(fixture_plan("backend_zh"), turns)
@@ -294,11 +273,6 @@ def test_chinese_fixture_answer_about_microservices_gets_a_technology_highlight(
     assert any(h.kind == "technology" and h.turn_seq == 1 for h in highlights)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _NUMBER has no 一 or 半, so '错误率降低了一半' (the zh follow-up fixture) is no result, while "
-    "its English counterpart 'dropped by half' is one",
-)
 def test_chinese_result_of_half_is_a_highlight_like_the_english_one() -> None:
     turns = zh_interview()
     results = of_kind(find_highlights(fixture_plan("backend_zh"), turns), "result")
@@ -306,11 +280,6 @@ def test_chinese_result_of_half_is_a_highlight_like_the_english_one() -> None:
     assert 2 in [h.turn_seq for h in results]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _SENTENCE splits at every '.', so a decimal number cuts the sentence: the quote is "
-    "'We cut p99 latency from 2.' and the time covers only that fragment",
-)
 def test_decimal_number_does_not_cut_the_quoted_result() -> None:
     answer = "We cut p99 latency from 2.5 seconds to 0.8 seconds."
     results = of_kind(find_highlights(plan_for("Kafka"), [main_turn(1, "q1", answer, 0.0, 5.0)]), "result")
@@ -318,11 +287,6 @@ def test_decimal_number_does_not_cut_the_quoted_result() -> None:
     assert [h.quote for h in results] == [answer]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _SENTENCE splits 'Node.js' into 'Node.' and 'js ...', so a requirement with a dot in its name "
-    "(Node.js, ASP.NET, Vue.js) is never found in an answer",
-)
 def test_technology_with_a_dot_in_its_name_is_found() -> None:
     answer = "I built the payments API in Node.js last year."
     highlights = find_highlights(plan_for("Node.js"), [main_turn(1, "q1", answer, 0.0, 4.0)])

@@ -306,13 +306,6 @@ def test_a_few_writes_after_close_neither_raise_nor_change_the_file(tmp_path: Pa
     assert failures.calls == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: after close() the writer thread has ended but _put still queues every chunk; once 2000 are "
-    "queued _put reports RecordingFailed(ENOBUFS) through on_failure for a recording that finished fine "
-    "(server/stream/recording.py would then mark a complete recording 'failed'), and the queue holds the "
-    "late chunks (video frames too) until then",
-)
 def test_writing_after_close_never_reports_a_failure(tmp_path: Path) -> None:
     failures = Failures()
     recorder = BackgroundRecorder(RecordingSpec(tmp_path / "late.ogg"), failures)
