@@ -14,7 +14,8 @@ LANGUAGES: tuple[Language, ...] = get_args(Language)
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9+#.'-]*[a-z0-9+#]|[a-z0-9]")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*")
+# A sentence ends at . ! ? before whitespace (so 2.5 and Node.js stay whole) or right after 。！？.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])\s*")
 
 _EN_STOPWORD_TEXT = """a an the and or but if then so of to in on at by for with from as is are was were be been being it its
     this that these those i me my we our you your he she they them their what which who whom how when where why

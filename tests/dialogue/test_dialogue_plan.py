@@ -53,7 +53,10 @@ def test_chinese_questions_match_dimensions_by_shared_characters() -> None:
         req(
             language="zh",
             requirements=("有微服务项目经验", "抗压能力强"),
-            questions=(QuestionSpec("你在微服务项目中遇到的最大挑战是什么？"), QuestionSpec("请描述一次你在很大压力下按时交付的经历。")),
+            questions=(
+                QuestionSpec("你在微服务项目中遇到的最大挑战是什么？"),
+                QuestionSpec("请描述一次你在很大压力下按时交付的经历。"),
+            ),
         )
     )
     assert [q.dimension for q in plan.questions] == ["有微服务项目经验", "抗压能力强"]
