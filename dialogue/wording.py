@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from dialogue.language import Language, content_units, han_chars, words
@@ -68,12 +69,31 @@ def valid_rephrase(text: str, language: Language, original: str) -> bool:
     return content_overlap(original, text, language) >= MIN_REPHRASE_OVERLAP
 
 
-async def _model_text(backend: LLMBackend, task: str, language: Language, cfg: WordingConfig, **values: str) -> str:
-    messages = render(task, language, **values)
-    completion = await asyncio.wait_for(
-        backend.complete(messages, max_tokens=cfg.max_tokens, stop=("\n",)), timeout=cfg.timeout_s
-    )
-    return _clean(completion.text)
+async def _worded(
+    backend: LLMBackend | None,
+    task: str,
+    language: Language,
+    config: WordingConfig,
+    template: str,
+    valid: Callable[[str], bool],
+    **values: str,
+) -> Worded:
+    """The model's text for `task` if it arrives in time and passes `valid`; else the template."""
+    if backend is None:
+        return Worded(template, by_model=False)
+    try:
+        completion = await asyncio.wait_for(
+            backend.complete(render(task, language, **values), max_tokens=config.max_tokens, stop=("\n",)),
+            timeout=config.timeout_s,
+        )
+    except (LLMError, TimeoutError) as exc:
+        log.warning("%s wording failed, using the template: %s", task, exc or type(exc).__name__)
+        return Worded(template, by_model=False)
+    text = _clean(completion.text)
+    if valid(text):
+        return Worded(text, by_model=True)
+    log.info("model's %s %r rejected (drifted or malformed), using the template", task, text)
+    return Worded(template, by_model=False)
 
 
 async def word_follow_up(
@@ -86,17 +106,11 @@ async def word_follow_up(
     template: str,
     config: WordingConfig = WordingConfig(),
 ) -> Worded:
-    if backend is None:
-        return Worded(template, by_model=False)
-    try:
-        text = await _model_text(backend, "follow_up", language, config, question=question, answer=answer, gap=gap)
-    except (LLMError, TimeoutError) as exc:
-        log.warning("follow-up wording failed, using the template: %s", exc or type(exc).__name__)
-        return Worded(template, by_model=False)
-    if valid_follow_up(text, language, question):
-        return Worded(text, by_model=True)
-    log.info("model's follow-up %r rejected, using the template", text)
-    return Worded(template, by_model=False)
+    return await _worded(
+        backend, "follow_up", language, config, template,
+        lambda text: valid_follow_up(text, language, question),
+        question=question, answer=answer, gap=gap,
+    )  # fmt: skip
 
 
 async def word_rephrase(
@@ -107,14 +121,8 @@ async def word_rephrase(
     template: str,
     config: WordingConfig = WordingConfig(),
 ) -> Worded:
-    if backend is None:
-        return Worded(template, by_model=False)
-    try:
-        text = await _model_text(backend, "rephrase", language, config, question=original)
-    except (LLMError, TimeoutError) as exc:
-        log.warning("rephrase wording failed, using the template: %s", exc or type(exc).__name__)
-        return Worded(template, by_model=False)
-    if valid_rephrase(text, language, original):
-        return Worded(text, by_model=True)
-    log.info("model's rephrasing %r rejected (drifted or malformed), using the template", text)
-    return Worded(template, by_model=False)
+    return await _worded(
+        backend, "rephrase", language, config, template,
+        lambda text: valid_rephrase(text, language, original),
+        question=original,
+    )  # fmt: skip

@@ -156,18 +156,9 @@ class ServerFactory:
         }
         values.update(overrides)
         settings = Settings.from_env({}, **values)
-        app = create_app(settings, self.runtime)
-        config = uvicorn.Config(
-            app, host=settings.host, port=settings.port, ws_max_size=WS_MAX_BYTES, log_level="warning", lifespan="on"
-        )
-        server = uvicorn.Server(config)
-        task = asyncio.create_task(server.serve())
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.02)
+        server, task = await start_server(settings, self.runtime)
         self._running.append((server, task))
-        return AppServer(f"http://127.0.0.1:{settings.port}", settings, app)
+        return AppServer(f"http://127.0.0.1:{settings.port}", settings, server.config.app)
 
     async def stop(self, server: AppServer) -> None:
         for s, task in list(self._running):
