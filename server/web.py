@@ -19,6 +19,7 @@ from litestar.types import ControllerRouterHandler
 from server.auth import token_matches
 from server.db.store import Store, plan_from_json
 from server.errors import ApiError
+from server.settings import Settings
 
 WEB_CLIENT = Path(__file__).resolve().parents[1] / "web_client"
 # Pages change with the server; the browser must not keep an old copy of one beside new scripts.
@@ -26,7 +27,7 @@ NO_CACHE = {"Cache-Control": "no-cache"}
 
 
 def _page(name: str) -> Response[bytes]:
-    return Response((WEB_CLIENT / name).read_bytes(), media_type="text/html; charset=utf-8", headers=NO_CACHE)
+    return Response((WEB_CLIENT / name).read_bytes(), media_type="text/html", headers=NO_CACHE)
 
 
 @get("/join/{interview_id:str}", include_in_schema=False)
@@ -37,7 +38,10 @@ async def candidate_page(interview_id: FromPath[str]) -> Response[bytes]:
 
 @get("/join/{interview_id:str}/info", tags=["web"])
 async def candidate_info(
-    interview_id: FromPath[str], store: NamedDependency[Store], token: FromQuery[str | None] = None
+    interview_id: FromPath[str],
+    store: NamedDependency[Store],
+    settings: NamedDependency[Settings],
+    token: FromQuery[str | None] = None,
 ) -> dict[str, Any]:
     """What the candidate's page shows before joining: the role, language, mode, number of questions, status.
 
@@ -61,9 +65,9 @@ async def candidate_info(
         "status": row.status,
         "total_questions": total,
         "has_report": row.report is not None,
-        # What is kept: the server stores the transcript (text), scores and reviewers' notes; audio is
-        # transcribed as it arrives and not stored. No retention period is configured on the server yet.
-        "stores_audio": False,
+        # What is kept: the transcript (text), scores and reviewers' notes; audio (and video) only where this
+        # server records and the candidate consents. No retention period is configured on the server yet.
+        "stores_audio": settings.record,
         "retention_days": None,
     }
 

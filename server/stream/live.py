@@ -78,6 +78,7 @@ class LiveInterview:
         self._grace: asyncio.Task[None] | None = None
         self.link: CandidateLink | None = None
         self.last_question: QuestionOut | None = None
+        self._question_sent_on: CandidateLink | None = None  # the connection last_question was sent to
         self.started = False
         self.finished = False
         # Remarks the transport adds to the report (e.g. "not recorded: no consent"); scoring knows nothing of them.
@@ -147,8 +148,10 @@ class LiveInterview:
                 self.started = True
                 await self.store.set_status(self.interview_id, "live")
                 await self._apply(self.interviewer.start())
-            elif self.last_question is not None:
+            elif self.last_question is not None and self._question_sent_on is not self.link:
+                # Not when the old connection's last answer already brought this connection its question.
                 await self.emit(self.last_question)
+                self._question_sent_on = self.link
 
     async def submit(self, event: SessionEvent) -> None:
         async with self._lock:
@@ -171,6 +174,7 @@ class LiveInterview:
                         language=self.plan.language,
                     )
                     await self.emit(self.last_question)
+                    self._question_sent_on = self.link
                 case ReportReady(report):
                     if self.report_notes:
                         report = replace(report, notes=(*report.notes, *self.report_notes))

@@ -205,3 +205,29 @@ async def test_a_dropped_voice_connection_keeps_the_words_already_spoken(
     resent = await again.until("question")
     assert resent["index"] == 2
     await again.close()
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.4, 0.8])
+async def test_rejoining_while_the_dropped_turn_is_still_processed_gets_each_question_once(
+    live_server: Any, api: Api, fixtures_dir: Path, delay: float
+) -> None:
+    job, clips = scenario(fixtures_dir, "backend_en")
+    iv = await api.interview(job, mode="voice")
+    stream = await join(live_server, iv)
+    await stream.until("question")
+    await play(stream.ws, clips["q1_weak"]["pcm"])
+    stream.ws.transport.abort()  # mid-turn: the server finishes the turn while the candidate rejoins
+    await asyncio.sleep(delay)
+    again = await join(live_server, iv)
+    quiet = asyncio.create_task(play(again.ws, b"\0" * 32000 * 6, pace=2))  # 3 s of listening
+    questions = []
+    while not quiet.done():
+        try:
+            message = await again.next(0.5)
+        except TimeoutError:
+            continue
+        if message["type"] == "question":
+            questions.append(message)
+    ids = [(q["question_id"], q["kind"]) for q in questions]
+    assert ids and len(ids) == len(set(ids)), f"a question was sent twice to the rejoined candidate: {ids}"
+    await again.close()
