@@ -49,7 +49,6 @@ from server.stream.voice import VoiceChannel, audio_format
 log = logging.getLogger(__name__)
 
 CLOSE_NORMAL = 1000
-CLOSE_POLICY = 1008
 # What the WebRTC transport makes of any received audio track (it resamples with PyAV) before the pipeline.
 TRACK_AUDIO = AudioSpec(encoding="pcm_s16le", sample_rate=16000, channels=1)
 _NO_ASR = 'this server was started without speech recognition (SHANMIAN_VOICE=0); use mode "text"'
