@@ -50,6 +50,10 @@ class EndpointingConfig:
     speculate_after_s: float = 0.15  # silence after which the segment's final ASR pass starts, speculatively
     segment_pause_s: float = 0.45  # silence that closes a speech segment (its final is emitted, SpeechStopped)
     max_segment_s: float = 14.0  # a segment longer than this is cut at its quietest recent window
+    # Past this length a segment closes at a shorter pause: a sentence boundary read aloud (~0.3 s) beats the
+    # forced cut at max_segment_s, which can land mid-word.
+    long_segment_s: float = 8.0
+    long_segment_pause_s: float = 0.3
     complete_silence_s: float = 0.5  # end the turn after this silence when the words read as finished
     unsure_silence_s: float = 1.0  # ... when they give no clue
     incomplete_silence_s: float = 3.0  # the long fallback: end even an unfinished-sounding turn after this

@@ -232,7 +232,8 @@ class AudioPipeline:
         elif p < cfg.vad_neg_threshold or self._silence:
             self._silence += 1
         silence_s = self._silence * WINDOW_S
-        if silence_s >= cfg.segment_pause_s:
+        long = len(seg.windows) * WINDOW_S >= cfg.long_segment_s
+        if silence_s >= (cfg.long_segment_pause_s if long else cfg.segment_pause_s):
             self._close_segment(seg, stopped=True)
         elif silence_s >= cfg.speculate_after_s and seg.final is None:
             self._submit_final(seg)

@@ -131,3 +131,15 @@ async def test_first_sentence_after_a_rephrase_request_is_kept(make_pipeline, cl
     assert len(turns) == 2, turns
     assert "last company" in turns[1].text.lower(), turns[1].text
     assert error_rate(clips_en["q1_strong"].text, turns[1].text, "en") <= 0.2, turns[1].text
+
+
+async def test_a_long_answer_is_cut_at_a_pause_between_sentences(make_pipeline, clips_en: dict[str, Clip]) -> None:
+    # q1_strong's first sentence group runs ~12 s with only short (~0.3 s) pauses: past long_segment_s the
+    # segment closes at one of them instead of running on to the forced cut at max_segment_s.
+    events = await run_stream(make_pipeline("en"), silence(0.5) + clips_en["q1_strong"].pcm + silence(2))
+    finals = [t.event for t in events if isinstance(t.event, TranscriptFinal)]
+    assert len(finals) >= 2
+    first, second = finals[0], finals[1]
+    assert first.end - first.start < EndpointingConfig().max_segment_s
+    assert second.start > first.end, "the cut fell in a pause, not at a forced split point"
+    assert first.text.rstrip().endswith((".", "!", "?"))
