@@ -14,11 +14,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
 import statistics
 import sys
 import time
-import unicodedata
 import wave
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +24,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from harness import reference_client
 
 from media import ASREngine, AudioFormat, AudioPipeline, SileroVad
 from media.events import TranscriptFinal, TranscriptPartial, TurnEnded
@@ -35,71 +35,8 @@ FRAME_S = 0.02
 GAP_S = 2.5  # silence after each answer, as the candidate waits for the next question
 
 
-# -- error rate as the reference client computes it (copied, numbers spelled out) -------------------------
-_ONES = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-]
-_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-
-
-def _spell(n: int) -> str:
-    if n < 20:
-        return _ONES[n]
-    if n < 100:
-        return _TENS[n // 10] + ("" if n % 10 == 0 else " " + _ONES[n % 10])
-    if n < 1000:
-        return _ONES[n // 100] + " hundred" + ("" if n % 100 == 0 else " " + _spell(n % 100))
-    for size, word in ((10**9, "billion"), (10**6, "million"), (1000, "thousand")):
-        if n >= size:
-            return _spell(n // size) + " " + word + ("" if n % size == 0 else " " + _spell(n % size))
-    return str(n)
-
-
-def _norm(s: str, lang: str) -> list[str]:
-    s = unicodedata.normalize("NFKC", s).lower()
-    if lang != "zh":
-        s = s.replace("%", " percent")
-        s = re.sub(r"\$\s?([\d.,]+)(\s+(?:thousand|million|billion))?", lambda m: f"{m[1]}{m[2] or ''} dollars", s)
-        s = re.sub(r"(?<=\d),(?=\d{3})", "", s)
-
-        def num(m: re.Match[str]) -> str:
-            whole, _, frac = m.group(0).partition(".")
-            words = _spell(int(whole)) if len(whole) < 13 else whole
-            return words + (" point " + " ".join(_ONES[int(d)] for d in frac) if frac else "")
-
-        s = re.sub(r"\d+(?:\.\d+)?", num, s).replace("-", " ")
-    s = re.sub(r"[^\w\s]", " ", s)
-    return list(s.replace(" ", "")) if lang == "zh" else s.split()
-
-
-def error_rate(ref: str, hyp: str, lang: str) -> float:
-    r, h = _norm(ref, lang), _norm(hyp, lang)
-    d = list(range(len(h) + 1))
-    for i in range(1, len(r) + 1):
-        prev, d[0] = d[0], i
-        for j in range(1, len(h) + 1):
-            cur = min(d[j] + 1, d[j - 1] + 1, prev + (r[i - 1] != h[j - 1]))
-            prev, d[j] = d[j], cur
-    return d[len(h)] / max(1, len(r))
+# Error rates exactly as the reference client computes them (numbers spelled out, CER for zh).
+error_rate = reference_client().error_rate
 
 
 @dataclass

@@ -5,6 +5,7 @@ Not a test helper: the benchmarks print figures; nothing here asserts.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import platform
@@ -27,6 +28,15 @@ KEY = "bench-key"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def reference_client() -> Any:
+    """The reference candidate client as a module: benchmarks score transcripts with its own error_rate."""
+    spec = importlib.util.spec_from_file_location("interview_client", CLIENT)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -42,7 +52,11 @@ def pct(xs: list[float], p: float) -> float | None:
 
 def machine() -> str:
     model = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if "model name" in line),
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
         platform.processor(),
     )
     load = os.getloadavg()
@@ -66,7 +80,9 @@ def server(**env: str) -> Iterator[Server]:
     with tempfile.TemporaryDirectory() as data:
         full_env = dict(os.environ, SHANMIAN_API_KEY=KEY, SHANMIAN_DATA_DIR=data, SHANMIAN_LOG_LEVEL="WARNING", **env)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--port", str(port)], cwd=ROOT, env=full_env,
+            [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=full_env,
             stdout=subprocess.DEVNULL,
         )
         base = f"http://127.0.0.1:{port}"
@@ -90,9 +106,21 @@ def run_client(srv: Server, fixtures: Path, *extra: str) -> dict[str, Any]:
     """The reference candidate client (real time, voice unless `--text`); its full JSON summary."""
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         subprocess.run(
-            [sys.executable, str(CLIENT), "--base", srv.base, "--api-key", KEY, "--fixtures", str(fixtures),
-             "--out", out.name, *extra],
-            check=False, stdout=subprocess.DEVNULL,
+            [
+                sys.executable,
+                str(CLIENT),
+                "--base",
+                srv.base,
+                "--api-key",
+                KEY,
+                "--fixtures",
+                str(fixtures),
+                "--out",
+                out.name,
+                *extra,
+            ],
+            check=False,
+            stdout=subprocess.DEVNULL,
         )
         return json.loads(Path(out.name).read_text() or "{}")
 

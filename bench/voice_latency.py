@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import statistics
 import wave
@@ -19,19 +18,9 @@ from typing import Any
 
 import numpy as np
 import websockets
-from harness import FIXTURES, KEY, audio_seconds, machine, pct, run_client, server
+from harness import FIXTURES, KEY, audio_seconds, machine, pct, reference_client, run_client, server
 
 from media import ASRConfig, ASREngine
-
-
-def reference_client() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "interview_client", FIXTURES.parents[1] / "tools" / "interview_client.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 async def replay(base: str, interview_id: str) -> list[dict[str, Any]]:
