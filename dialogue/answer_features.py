@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dialogue.language import Language, content_units, han_chars, length_units, meaning_chars, words
+from dialogue.language import Language, content_units, han_chars, length_units, meaning_chars
 
 STAR_ELEMENTS = ("situation", "action", "result")
 
@@ -153,7 +153,3 @@ def answer_features(
         length=length_score(answer, language),
         coverage_terms=covered_requirements(answer, requirements, language),
     )
-
-
-def word_count(text: str) -> int:
-    return len(words(text))
