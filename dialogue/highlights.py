@@ -14,13 +14,11 @@ from typing import Literal
 from dialogue.answer_features import requirement_terms
 from dialogue.plan import InterviewPlan
 from dialogue.session import QuestionKind, Turn
+from media.sentences import sentence_spans
 
 HighlightKind = Literal["result", "technology", "follow_up"]
 MAX_QUOTE = 240
 
-# A sentence ends at ! ? 。 ！ ？, or at a period followed by a space, the end or Chinese text: not at the period of
-# "2.5" or "Node.js". Closing quotes and brackets after the end belong to the sentence.
-_SENTENCE_END = re.compile(r"(?:[!?。！？]+|\.+(?=[\"'”’)\]]*(?:\s|$|[\u4e00-\u9fff])))[\"'”’)\]]*")
 _NUMBER = re.compile(
     r"\d|%|\b(?:two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|fifty|hundred|thousand|million|"
     r"billion|half|double|twice|triple)\b|[两二三四五六七八九十百千万亿倍半]",
@@ -119,19 +117,6 @@ def technology_terms(requirements: Sequence[str]) -> dict[str, re.Pattern[str]]:
     return terms
 
 
-def _sentences(answer: str) -> list[tuple[int, str]]:
-    """(character offset, sentence) pairs, the sentence stripped but still a verbatim span of the answer."""
-    out = []
-    begin = 0
-    for end in [m.end() for m in _SENTENCE_END.finditer(answer)] + [len(answer)]:
-        chunk = answer[begin:end]
-        text = chunk.strip()
-        if text:
-            out.append((begin + chunk.index(text), text))
-        begin = end
-    return out
-
-
 def _time_of(turn: Turn, offset: int, length: int) -> tuple[float | None, float | None]:
     """A sentence's time inside its turn, by its place in the words: speech runs at a roughly even pace."""
     if turn.start is None or turn.end is None or not turn.answer:
@@ -159,13 +144,13 @@ def find_highlights(plan: InterviewPlan, turns: Sequence[Turn]) -> list[Highligh
             and following.question_kind == QuestionKind.FOLLOW_UP
             and following.main_question_id == turn.main_question_id
         ):
-            first = _sentences(turn.answer)[0] if _sentences(turn.answer) else (0, turn.answer.strip())
+            first = sentence_spans(turn.answer)[0] if sentence_spans(turn.answer) else (0, turn.answer.strip())
             start, _ = _time_of(turn, first[0], len(first[1]))
             detail = f"led to the follow-up: {following.question_text}"
             quote = _quote(turn.answer.strip())
             out.append(Highlight("follow_up", start, turn.end, quote, turn.question_id, turn.seq, detail))
         named_here: set[str] = set()
-        for offset, sentence in _sentences(turn.answer):
+        for offset, sentence in sentence_spans(turn.answer):
             start, end = _time_of(turn, offset, len(sentence))
             if _NUMBER.search(sentence) and (cue := _RESULT.search(sentence)):
                 out.append(Highlight("result", start, end, _quote(sentence), turn.question_id, turn.seq, cue.group()))

@@ -14,8 +14,6 @@ LANGUAGES: tuple[Language, ...] = get_args(Language)
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9+#.'-]*[a-z0-9+#]|[a-z0-9]")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
-# A sentence ends at . ! ? before whitespace (so 2.5 and Node.js stay whole) or right after 。！？.
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])\s*")
 
 _EN_STOPWORD_TEXT = """a an the and or but if then so of to in on at by for with from as is are was were be been being it its
     this that these those i me my we our you your he she they them their what which who whom how when where why
@@ -55,7 +53,3 @@ def length_units(text: str, language: Language) -> int:
     if language == "zh":
         return len(han_chars(text)) + 2 * len(words(text))
     return len(words(text))
-
-
-def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dialogue.answer_features import AnswerFeatures, answer_features, specificity, star_elements
-from dialogue.language import Language, sentences
+from dialogue.language import Language
 from dialogue.llm.base import LLMBackend
 from dialogue.llm.structured import generate_structured
 from dialogue.phrases import phrases
@@ -20,6 +20,7 @@ from dialogue.plan import COMMUNICATION, InterviewPlan
 from dialogue.prompting import render
 from dialogue.report import DimensionScore, Report, is_verbatim, recommend
 from dialogue.session import Turn
+from media.sentences import split_sentences
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ def _feature_means(answers: list[AnsweredQuestion], plan: InterviewPlan, dimensi
 
 def _evidence(answers: list[AnsweredQuestion], language: Language) -> tuple[str, ...]:
     """The candidate's most concrete sentences, verbatim."""
-    candidates = [s for a in answers for s in sentences(a.answer)]
+    candidates = [s for a in answers for s in split_sentences(a.answer)]
     ranked = sorted(
         candidates,
         key=lambda s: (len(star_elements(s, language)) + 2 * specificity(s, language), len(s)),

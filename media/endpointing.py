@@ -24,6 +24,8 @@ import enum
 import re
 from dataclasses import dataclass, replace
 
+from media.sentences import SENTENCE_MARKS, ends_sentence
+
 
 class Completeness(enum.Enum):
     COMPLETE = "complete"  # reads as a finished answer: end after a short silence
@@ -214,7 +216,6 @@ _ZH_DANGLING = (
     "和", "跟", "与", "及", "或", "是", "在", "把", "被", "对", "从", "让", "嗯", "呃", "啊", "额",
     "第一", "第二", "第三", "一方面", "另一方面", "包括", "像", "通过", "为了", "由于", "除了",
 )  # fmt: skip
-_TERMINAL = ".?!。？！"
 _PAUSING = ",;:，、；：-—…"
 
 
@@ -227,11 +228,11 @@ def judge(text: str, language: str) -> Completeness:
         return Completeness.INCOMPLETE  # Whisper writes a trailing ellipsis when the voice trails off
     last = t[-1]
     if language == "zh":
-        core = t.rstrip(_TERMINAL + _PAUSING + " ")
+        core = t.rstrip(SENTENCE_MARKS + _PAUSING + " ")
         if core.endswith(_ZH_DANGLING) or last in _PAUSING:
             return Completeness.INCOMPLETE
         # Whisper often leaves zh unpunctuated; a closing particle or terminal mark reads as finished.
-        if last in _TERMINAL or core.endswith(("了", "吗", "吧", "呢", "谢谢", "没有")):
+        if ends_sentence(t) or core.endswith(("了", "吗", "吧", "呢", "谢谢", "没有")):
             return Completeness.COMPLETE
         return Completeness.UNSURE
     words = re.findall(r"[a-z']+", t.lower())
@@ -241,7 +242,7 @@ def judge(text: str, language: str) -> Completeness:
     dangling = words[-1] in _EN_DANGLING and not tail.endswith(_EN_FINISHED_PHRASES)
     if dangling or tail.endswith(_EN_DANGLING_PHRASES) or last in _PAUSING:
         return Completeness.INCOMPLETE
-    if last in _TERMINAL:
+    if ends_sentence(t):
         return Completeness.COMPLETE
     return Completeness.UNSURE
 

@@ -1,18 +1,8 @@
-"""How text is split into sentences and meaning units, in English and Chinese."""
+"""How text is split into meaning units, in English and Chinese."""
 
 from __future__ import annotations
 
-from dialogue.language import content_units, length_units, sentences
-
-
-def test_sentences_split_at_sentence_ends_only() -> None:
-    text = "We cut p99 from 2.5 seconds to 0.8 seconds. We dropped Node.js! 在上一家公司。我们引入了队列。"
-    assert sentences(text) == [
-        "We cut p99 from 2.5 seconds to 0.8 seconds.",
-        "We dropped Node.js!",
-        "在上一家公司。",
-        "我们引入了队列。",
-    ]
+from dialogue.language import content_units, length_units
 
 
 def test_english_units_drop_stop_words_and_keep_tech_spellings() -> None:
