@@ -1,12 +1,14 @@
 """Language-model backends behind one protocol: llama.cpp in process or an OpenAI-compatible HTTP endpoint.
 
 `build_backend` picks one from configuration; `generate_structured` gets validated JSON from either.
+llama.cpp is imported only when its backend is first named, so the HTTP backend and pure logic never load it.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from dialogue.llm.base import SEED, TEMPERATURE, ChatMessage, Completion, LLMBackend, LLMError
-from dialogue.llm.llama_cpp import LlamaCppBackend
 from dialogue.llm.openai_http import OpenAICompatibleBackend, SchemaStyle
 from dialogue.llm.structured import (
     capped_string_schema,
@@ -15,6 +17,9 @@ from dialogue.llm.structured import (
     parse_json_lenient,
     score_schema,
 )
+
+if TYPE_CHECKING:
+    from dialogue.llm.llama_cpp import LlamaCppBackend
 
 BACKEND_KINDS = ("llama_cpp", "openai")
 
@@ -38,6 +43,14 @@ __all__ = [
 ]
 
 
+def __getattr__(name: str) -> Any:
+    if name == "LlamaCppBackend":
+        from dialogue.llm.llama_cpp import LlamaCppBackend
+
+        return LlamaCppBackend
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def build_backend(
     kind: str,
     *,
@@ -56,6 +69,8 @@ def build_backend(
     Raises LLMError naming what to fix.
     """
     if kind == "llama_cpp":
+        from dialogue.llm.llama_cpp import LlamaCppBackend
+
         return LlamaCppBackend(model, n_ctx=n_ctx, n_threads=n_threads)
     if kind == "openai":
         if not base_url:
