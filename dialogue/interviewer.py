@@ -112,10 +112,6 @@ class Interviewer:
         # The follow-up an answer would get, worded at the candidate's last pause, keyed by that answer.
         self._follow_up_draft: tuple[str, asyncio.Future[Worded]] | None = None
 
-    @property
-    def turns(self) -> list[Turn]:
-        return self.session.turns
-
     def start(self) -> list[InterviewerEvent]:
         return self._asked(self.session.start().question)
 

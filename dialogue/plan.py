@@ -69,12 +69,6 @@ class InterviewPlan:
     pass_threshold: float = DEFAULT_PASS_THRESHOLD
     notes: tuple[str, ...] = field(default=())
 
-    def dimension_of(self, question_id: str) -> str:
-        return next(q.dimension for q in self.questions if q.id == question_id)
-
-    def weight_of(self, dimension: str) -> float:
-        return next(d.weight for d in self.dimensions if d.name == dimension)
-
 
 def _dimension_name(requirement: str) -> str:
     name = re.sub(r"\s+", " ", requirement.strip().rstrip(".。"))

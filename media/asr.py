@@ -278,10 +278,6 @@ class ASREngine:
 
         return await asyncio.wrap_future(self.submit(audio, language, prompt))
 
-    def busy(self) -> bool:
-        with self._lock:
-            return self._running >= self.config.workers or bool(self._pending)
-
     def close(self) -> None:
         with self._lock:
             self._closed = True

@@ -317,7 +317,3 @@ def make_bus(settings: Settings) -> Bus:
         subscriber_backlog_strategy="dropleft",
     )
     return Bus(plugin, backend)
-
-
-def make_channels(settings: Settings) -> ChannelsPlugin:
-    return make_bus(settings).plugin

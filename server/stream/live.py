@@ -102,9 +102,6 @@ class LiveInterview:
         if to_observers:
             self.channels.publish(data.encode(), channel_name(self.interview_id))
 
-    async def send_to_candidate(self, message: Out) -> None:
-        await self.emit(message, to_observers=False)
-
     # --- the candidate's connection --------------------------------------------------------------------
 
     async def attach(self, link: CandidateLink) -> bool:

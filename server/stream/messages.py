@@ -173,22 +173,6 @@ class EventHead(Struct, forbid_unknown_fields=False):
     comment_id: int = 0
 
 
-ServerMessage = (
-    Ready
-    | QuestionOut
-    | SpeechStartedOut
-    | SpeechStoppedOut
-    | TranscriptOut
-    | TurnEndOut
-    | ReportOut
-    | ClosedOut
-    | Pong
-    | ErrorOut
-    | CandidateJoined
-    | CandidateLeft
-    | CommentOut
-)
-
 _encoder = msgspec.json.Encoder()
 
 
