@@ -1,4 +1,4 @@
-"""The `shanmian` command: `shanmian serve [--host --port]` runs the server on the embedded defaults."""
+"""The `shanmian` command: `serve [--host --port]` runs the server on the embedded defaults; `doctor` checks the install."""
 
 from __future__ import annotations
 
@@ -6,11 +6,15 @@ import argparse
 import asyncio
 import logging
 import sys
+import time
 
 import uvicorn
 
+import models
 from models import ModelError
+from server import doctor
 from server.app import create_app
+from server.probes import probe
 from server.runtime import Runtime
 from server.settings import Settings, SettingsError
 
@@ -30,8 +34,30 @@ def _banner(settings: Settings, runtime: Runtime) -> str:
     return "\n".join(lines)
 
 
+class StartupProbeFailed(RuntimeError):
+    """The language model crashed or failed in a child process; loading it here would kill the server."""
+
+
+async def _probe_llm(settings: Settings) -> None:
+    """Runs the configured GGUF once in a child process, so a build that crashes on this CPU stops start-up with a
+    message instead of a segmentation fault at the first interview.
+    """
+    started = time.perf_counter()
+    path = await asyncio.to_thread(models.resolve, settings.llm_model)
+    result = await asyncio.to_thread(probe, "llm", str(path), threads=settings.llm_threads)
+    if not result.ok:
+        raise StartupProbeFailed(f"the language model {path.name} failed its start-up probe: {result.detail}")
+    print(f"start-up: LLM probe in a child process ok, {time.perf_counter() - started:.1f} s", flush=True)
+
+
 async def _serve(settings: Settings) -> None:
+    if settings.llm_backend == "llama_cpp":
+        await _probe_llm(settings)
+    started = time.perf_counter()
     runtime = await Runtime.load(settings)
+    for step, seconds in runtime.timings:
+        print(f"start-up: {step} {seconds:.1f} s", flush=True)
+    print(f"start-up: models loaded in {time.perf_counter() - started:.1f} s", flush=True)
     print(_banner(settings, runtime), flush=True)
     app = create_app(settings, runtime)
     config = uvicorn.Config(
@@ -56,17 +82,22 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="run the server")
     serve.add_argument("--host", help="address to bind (SHANMIAN_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (SHANMIAN_PORT, default 8000)")
+    sub.add_parser("doctor", help="check this install: CPU, native builds, models (sha256) and each engine")
     args = parser.parse_args(argv)
-    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    overrides = {
+        k: v for k, v in (("host", getattr(args, "host", None)), ("port", getattr(args, "port", None))) if v is not None
+    }
     try:
         settings = Settings.from_env(**overrides)
     except SettingsError as exc:
         print(f"shanmian: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "doctor":
+        return doctor.run(settings)
     try:
         asyncio.run(_serve(settings))
-    except ModelError as exc:
+    except (ModelError, StartupProbeFailed) as exc:
         print(f"shanmian: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

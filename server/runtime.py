@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import models
@@ -31,15 +34,23 @@ class Runtime:
     vad: SileroVad | None = None
     loaded: list[str] = field(default_factory=list)
     drafting: DraftSlot = field(default_factory=DraftSlot)  # one speculative model call at a time
+    timings: list[tuple[str, float]] = field(default_factory=list)  # start-up steps and their seconds
+
+    @contextmanager
+    def _step(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        yield
+        self.timings.append((name, time.perf_counter() - started))
 
     @classmethod
     async def load(cls, settings: Settings) -> Runtime:
         runtime = cls(settings)
         if settings.llm_backend == "llama_cpp":
-            path = await asyncio.to_thread(models.resolve, settings.llm_model)
-            runtime.llm = await asyncio.to_thread(
-                build_backend, "llama_cpp", model=str(path), n_threads=settings.llm_threads
-            )
+            with runtime._step("LLM (verify + load)"):
+                path = await asyncio.to_thread(models.resolve, settings.llm_model)
+                runtime.llm = await asyncio.to_thread(
+                    build_backend, "llama_cpp", model=str(path), n_threads=settings.llm_threads
+                )
             runtime.loaded.append(f"LLM: {models.describe(settings.llm_model)} via llama.cpp")
         elif settings.llm_backend == "openai":
             runtime.llm = build_backend(
@@ -58,14 +69,17 @@ class Runtime:
                 cpu_threads=settings.asr_threads,
             )
             runtime.asr = ASREngine(config)
-            await asyncio.to_thread(runtime.asr.preload)
-            runtime.vad = await asyncio.to_thread(SileroVad)
+            with runtime._step("ASR (verify + load)"):
+                await asyncio.to_thread(runtime.asr.preload)
+            with runtime._step("VAD"):
+                runtime.vad = await asyncio.to_thread(SileroVad)
             runtime.loaded.append(f"ASR: {models.describe(settings.asr_model_en)} (en)")
             runtime.loaded.append(f"ASR: {models.describe(settings.asr_model_zh)} (zh)")
             runtime.loaded.append(f"VAD: {models.describe('silero-vad')}")
         try:
-            folder = await asyncio.to_thread(models.resolve, settings.embedding_model)
-            runtime.encoder = await asyncio.to_thread(SentenceEncoder.load, folder)
+            with runtime._step("embeddings"):
+                folder = await asyncio.to_thread(models.resolve, settings.embedding_model)
+                runtime.encoder = await asyncio.to_thread(SentenceEncoder.load, folder)
             runtime.loaded.append(f"embeddings: {models.describe(settings.embedding_model)}")
         except (models.ModelError, EncoderUnavailable) as exc:
             # Relevance then falls back to word overlap; the interview itself does not depend on it.
