@@ -1,7 +1,8 @@
 """Shared test fixtures: the embedded models loaded once, a real server on a loopback port, service detection.
 
 Tests marked `redis` or `postgres` need those servers: skipped with a how-to on a laptop without them, and a
-hard failure where SHANMIAN_REQUIRE_SERVICES=1 (CI), so a green CI always means they really ran.
+hard failure where SHANMIAN_REQUIRE_SERVICES=1 (CI), so a green CI always means they really ran (other needs go
+through `services_testkit.unavailable`, the same rule at run time).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import asyncio
 import os
 import socket
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ from urllib.parse import urlparse
 
 import pytest
 import uvicorn
+from server_testkit import Api
+from services_testkit import required
 
 from server.app import create_app
 from server.cli import WS_MAX_BYTES
@@ -46,23 +49,28 @@ def _reachable(url: str) -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    required = os.environ.get("SHANMIAN_REQUIRE_SERVICES") == "1"
     for service, (url, hint) in SERVICE_HINTS.items():
         marked = [i for i in items if service in i.keywords]
         if not marked or _reachable(url):
             continue
         message = f"{service} is not reachable at {url}; {hint}"
-        if required:
+        if required():
             raise pytest.UsageError(f"SHANMIAN_REQUIRE_SERVICES=1 but {message}")
         for item in marked:
             item.add_marker(pytest.mark.skip(reason=message))
 
 
-def free_port() -> int:
+def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+@pytest.fixture(scope="session")
+def free_port() -> Callable[[], int]:
+    """Call it for a loopback port nothing listened on a moment ago (one call per server the test starts)."""
+    return _free_port
 
 
 @pytest.fixture(scope="session")
@@ -118,7 +126,7 @@ async def live_server(embedded_runtime: Runtime) -> AsyncIterator[LiveServer]:
         settings = Settings.from_env(
             {},
             api_key="test-key",
-            port=free_port(),
+            port=_free_port(),
             data_dir=Path(data),
             reconnect_grace_s=2.0,
             hello_timeout_s=5.0,
@@ -126,6 +134,12 @@ async def live_server(embedded_runtime: Runtime) -> AsyncIterator[LiveServer]:
         server, task = await start_server(settings, embedded_runtime)
         yield LiveServer(f"http://127.0.0.1:{settings.port}", settings)
         await stop_server(server, task)
+
+
+@pytest.fixture
+def api(live_server: LiveServer) -> Api:
+    """HR's REST client for `live_server`."""
+    return Api(live_server.base, live_server.api_key)
 
 
 # --- servers with chosen settings (observer, bus, store and two-process tests) ------------------------------
@@ -149,7 +163,7 @@ class ServerFactory:
     async def start(self, **overrides: Any) -> AppServer:
         values: dict[str, Any] = {
             "api_key": "test-key",
-            "port": free_port(),
+            "port": _free_port(),
             "data_dir": self.data_dir,
             "reconnect_grace_s": 2.0,
             "hello_timeout_s": 5.0,

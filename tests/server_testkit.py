@@ -1,4 +1,4 @@
-"""A small test client for the REST API and the candidate stream, used by the server and e2e tests."""
+"""A small test client for the REST API and the candidate stream, used by the server and web tests."""
 
 from __future__ import annotations
 
@@ -31,11 +31,11 @@ class Api:
         async with httpx.AsyncClient(base_url=self.base, timeout=30) as c:
             return await c.get(path, params=params, headers=self._headers() if auth else {})
 
-    async def interview(self, job: dict[str, Any], mode: str = "text") -> dict[str, Any]:
+    async def interview(self, job: dict[str, Any], mode: str = "text", name: str = "Test Candidate") -> dict[str, Any]:
         """A job, a candidate and an interview; returns the interview as created."""
         j = await self.post("/v1/jobs", job)
         assert j.status_code == 201, j.text
-        c = await self.post("/v1/candidates", {"name": "Test Candidate"})
+        c = await self.post("/v1/candidates", {"name": name})
         assert c.status_code == 201, c.text
         iv = await self.post("/v1/interviews", {"job_id": j.json()["id"], "candidate_id": c.json()["id"], "mode": mode})
         assert iv.status_code == 201, iv.text

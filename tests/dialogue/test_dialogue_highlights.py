@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from services_testkit import unavailable
 
 from dialogue.highlights import MAX_QUOTE, Highlight, find_highlights, technology_terms
 from dialogue.plan import InterviewPlan, Requisition, build_plan
@@ -22,7 +23,7 @@ FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "interv
 def manifest(name: str) -> dict[str, Any]:
     path = FIXTURES / name / "manifest.json"
     if not path.exists():
-        pytest.skip(f"fixture {path} is missing")
+        unavailable(f"fixture {path} is missing; the interview fixtures live in /work/shared/fixtures")
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from services_testkit import unavailable
 
 from dialogue.semantic import EncoderUnavailable, SentenceEncoder
 
@@ -25,7 +26,7 @@ def encoder() -> SentenceEncoder:
     try:
         return SentenceEncoder.load()
     except EncoderUnavailable as exc:
-        pytest.skip(str(exc))
+        unavailable(str(exc))
 
 
 def test_shape_dtype_and_unit_rows(encoder: SentenceEncoder) -> None:

@@ -34,11 +34,6 @@ def answer_for(sc: dict[str, Any], question: dict[str, Any]) -> str:
     return "I led the migration and measured a forty percent drop in latency."
 
 
-@pytest.fixture
-def api(live_server: Any) -> Api:
-    return Api(live_server.base, live_server.api_key)
-
-
 async def join(server: Any, iv: dict[str, Any]) -> Stream:
     stream = await Stream.open(f"{server.ws}/v1/interviews/{iv['id']}/stream?token={iv['candidate_token']}")
     await stream.send({"type": "hello", "mode": "text"})

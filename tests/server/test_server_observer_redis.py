@@ -7,23 +7,16 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import websockets
 from server_testkit import Api, Stream
+from services_testkit import unavailable
 
 pytestmark = pytest.mark.redis
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def scenario(fixtures_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -53,8 +46,8 @@ async def drain(stream: Stream, seconds: float) -> list[dict[str, Any]]:
 class PrivateRedis:
     """A redis-server of this test's own on a free port, which the test may stop and start again."""
 
-    def __init__(self) -> None:
-        self.port = free_port()
+    def __init__(self, port: int) -> None:
+        self.port = port
         self.proc: asyncio.subprocess.Process | None = None
 
     @property
@@ -64,7 +57,10 @@ class PrivateRedis:
     async def start(self) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
-            pytest.skip("redis-server is not installed; this test starts and stops a private one")
+            unavailable(
+                "redis-server is not installed (this test starts and stops a private one); "
+                "install it with: apt-get install redis-server"
+            )
         self.proc = await asyncio.create_subprocess_exec(
             binary, "--port", str(self.port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1",
             stdout=asyncio.subprocess.DEVNULL,
@@ -85,8 +81,8 @@ class PrivateRedis:
 
 
 @pytest.fixture
-async def private_redis() -> AsyncIterator[PrivateRedis]:
-    redis = PrivateRedis()
+async def private_redis(free_port: Callable[[], int]) -> AsyncIterator[PrivateRedis]:
+    redis = PrivateRedis(free_port())
     await redis.start()
     yield redis
     await redis.stop()

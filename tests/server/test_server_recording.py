@@ -7,16 +7,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-import pytest
 from server_testkit import Api, Stream, play, read_wav
 
 HELLO = {"type": "hello", "mode": "voice", "audio": {"encoding": "pcm_s16le", "sample_rate": 16000, "channels": 1}}
 JOB = {"title": "Backend Engineer", "requirements": ["Python"], "questions": [{"text": "Tell me about Python."}]}
-
-
-@pytest.fixture
-def api(live_server: Any) -> Api:
-    return Api(live_server.base, live_server.api_key)
 
 
 async def speak_then_end(live_server: Any, iv: dict[str, Any], hello: dict[str, Any], pcm: bytes) -> dict[str, Any]:

@@ -15,11 +15,6 @@ JOB = {
 }
 
 
-@pytest.fixture
-def api(live_server: Any) -> Api:
-    return Api(live_server.base, live_server.api_key)
-
-
 def assert_error(response: Any, status: int, code: str, *words: str) -> None:
     assert response.status_code == status, response.text
     error = response.json()["error"]

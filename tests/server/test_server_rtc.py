@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import av
-import pytest
 from rtc_testkit import RtcCandidate
 from server_testkit import Api, read_wav
 
@@ -28,11 +27,6 @@ def one_question_job(fixtures_dir: Path) -> tuple[dict[str, Any], dict[str, byte
         if c["id"] in ("q1_strong", "followup_1", "closing_1")
     }
     return job, clips
-
-
-@pytest.fixture
-def api(live_server: Any) -> Api:
-    return Api(live_server.base, live_server.api_key)
 
 
 def offer_url(live_server: Any, iv: dict[str, Any], token: str | None = None) -> str:

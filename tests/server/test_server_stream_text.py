@@ -24,11 +24,6 @@ def clip(sc: dict[str, Any], **want: Any) -> str | None:
     return None
 
 
-@pytest.fixture
-def api(live_server: Any) -> Api:
-    return Api(live_server.base, live_server.api_key)
-
-
 async def join(live_server: Any, iv: dict[str, Any], hello: dict[str, Any] | None = None) -> Stream:
     stream = await Stream.open(f"{live_server.ws}/v1/interviews/{iv['id']}/stream?token={iv['candidate_token']}")
     await stream.send(hello or {"type": "hello", "mode": "text"})

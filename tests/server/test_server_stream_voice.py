@@ -24,11 +24,6 @@ def scenario(fixtures_dir: Path, name: str) -> tuple[dict[str, Any], dict[str, d
     return job, clips
 
 
-@pytest.fixture
-def api(live_server: Any) -> Api:
-    return Api(live_server.base, live_server.api_key)
-
-
 async def join(live_server: Any, iv: dict[str, Any], hello: dict[str, Any] = HELLO) -> Stream:
     stream = await Stream.open(f"{live_server.ws}/v1/interviews/{iv['id']}/stream?token={iv['candidate_token']}")
     await stream.send(hello)

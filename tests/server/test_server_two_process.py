@@ -7,9 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +20,6 @@ from server_testkit import Api, Stream
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 ROOT = Path(__file__).resolve().parents[2]
 OBSERVER_ONLY = ("candidate_joined", "candidate_left", "comment")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +44,7 @@ def shared_services(
     client.close()
 
 
-async def start_process(env: dict[str, str]) -> tuple[asyncio.subprocess.Process, str]:
-    port = free_port()
+async def start_process(env: dict[str, str], port: int) -> tuple[asyncio.subprocess.Process, str]:
     full = {
         **os.environ,
         **env,
@@ -80,10 +71,12 @@ async def start_process(env: dict[str, str]) -> tuple[asyncio.subprocess.Process
 
 
 @pytest.fixture(scope="module")
-async def two_servers(shared_services: dict[str, str]) -> AsyncIterator[tuple[str, str]]:
+async def two_servers(
+    shared_services: dict[str, str], free_port: Callable[[], int]
+) -> AsyncIterator[tuple[str, str]]:
     # One after the other: both would otherwise run the migrations at once on an empty database.
-    a, base_a = await start_process(shared_services)
-    b, base_b = await start_process(shared_services)
+    a, base_a = await start_process(shared_services, free_port())
+    b, base_b = await start_process(shared_services, free_port())
     yield base_a, base_b
     for proc in (a, b):
         proc.terminate()

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from web_testkit import Api, launch_chromium, shot
+from server_testkit import Api
+from web_testkit import launch_chromium, shot
 
 PHONE = {"viewport": {"width": 375, "height": 667}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from web_testkit import ARTIFACTS, Api, fake_microphone_wav, launch_chromium, shot
+from server_testkit import Api
+from web_testkit import ARTIFACTS, fake_microphone_wav, launch_chromium, shot
 
 # One question, so one clip answers it; the closing question is answered by typing.
 QUESTION = "How do you make sure your services stay reliable in production?"

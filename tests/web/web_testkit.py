@@ -11,9 +11,8 @@ import wave
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
-import pytest
+from services_testkit import unavailable
 
 CHROMIUM = Path(os.environ.get("SHANMIAN_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "web"
@@ -42,9 +41,7 @@ def require_chromium() -> Path:
         except ImportError:
             problem = "the playwright Python package is missing: .venv/bin/pip install playwright (no browser download)"
     if problem is not None:
-        if os.environ.get("SHANMIAN_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"SHANMIAN_REQUIRE_SERVICES=1 but {problem}", pytrace=False)
-        pytest.skip(problem)
+        unavailable(problem)
     return CHROMIUM
 
 
@@ -88,30 +85,3 @@ async def launch_chromium(playwright: Any, chromium_path: Path, extra: list[str]
     return await playwright.chromium.launch(
         executable_path=str(chromium_path), headless=True, args=[*CHROMIUM_ARGS, *(extra or [])]
     )
-
-
-class Api:
-    """HR's REST calls, for setting up what the pages then show."""
-
-    def __init__(self, base: str, key: str) -> None:
-        self.base = base
-        self.headers = {"Authorization": f"Bearer {key}"}
-
-    async def post(self, path: str, body: Any) -> httpx.Response:
-        async with httpx.AsyncClient(base_url=self.base, timeout=30) as c:
-            return await c.post(path, json=body, headers=self.headers)
-
-    async def get(self, path: str) -> httpx.Response:
-        async with httpx.AsyncClient(base_url=self.base, timeout=30) as c:
-            return await c.get(path, headers=self.headers)
-
-    async def interview(self, job: dict[str, Any], mode: str, name: str = "Test Candidate") -> dict[str, Any]:
-        """A job, a candidate and an interview; returns the interview as created."""
-        j = await self.post("/v1/jobs", job)
-        assert j.status_code == 201, j.text
-        c = await self.post("/v1/candidates", {"name": name})
-        assert c.status_code == 201, c.text
-        body = {"job_id": j.json()["id"], "candidate_id": c.json()["id"], "mode": mode}
-        iv = await self.post("/v1/interviews", body)
-        assert iv.status_code == 201, iv.text
-        return dict(iv.json())

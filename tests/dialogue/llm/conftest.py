@@ -5,11 +5,10 @@ The contract suite runs once per backend through the parametrised `backend` fixt
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -22,15 +21,8 @@ SERVER_MODEL_ALIAS = "smollm2-135m-instruct"
 SERVER_START_TIMEOUT_S = 90.0
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
-def unused_port() -> int:
+def unused_port(free_port: Callable[[], int]) -> int:
     """A loopback port nothing listens on (free a moment ago)."""
     return free_port()
 
@@ -41,7 +33,9 @@ def gguf_path() -> Path:
 
 
 @pytest.fixture(scope="session")
-def llama_server_url(gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def llama_server_url(
+    gguf_path: Path, tmp_path_factory: pytest.TempPathFactory, free_port: Callable[[], int]
+) -> Iterator[str]:
     """A real OpenAI-compatible server (llama-cpp-python's) serving the embedded model on a free port."""
     port = free_port()
     log_path = tmp_path_factory.mktemp("llama_server") / "server.log"
