@@ -9,10 +9,10 @@ from litestar import get
 from litestar.di import NamedDependency
 
 from server.auth import hr_guard
+from server.db.status import InterviewStatus
 from server.db.store import Store
 from server.db.tables import InterviewRow
 
-STATUSES = ("scheduled", "live", "completed", "abandoned")
 RECENT = 20  # interviews listed per job, newest first
 
 
@@ -50,13 +50,13 @@ async def dashboard(store: NamedDependency[Store]) -> dict[str, Any]:
         for row in interviews[:RECENT]:
             await name(row.candidate_id)
         for row in interviews:
-            if row.status == "live":
+            if row.status == InterviewStatus.LIVE:
                 await name(row.candidate_id)
                 live.append(dict(_interview(row, names), job_id=job.id, job_title=job.title))
         passed = sum(
             1 for r in interviews if r.report is not None and float(r.report.get("overall", 0.0)) >= job.pass_threshold
         )
-        by_status = {s: counts.get((job.id, s), 0) for s in STATUSES}
+        by_status = {s: counts.get((job.id, s), 0) for s in InterviewStatus}
         jobs.append(
             {
                 "id": job.id,
@@ -65,7 +65,7 @@ async def dashboard(store: NamedDependency[Store]) -> dict[str, Any]:
                 "pass_threshold": job.pass_threshold,
                 "counts": by_status,
                 "total": sum(by_status.values()),
-                "completed": by_status["completed"],
+                "completed": by_status[InterviewStatus.COMPLETED],
                 "passed": passed,
                 "interviews": [_interview(r, names) for r in interviews[:RECENT]],
             }

@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_401_UNAUTHORIZED, HTTP_404_NOT_FOUND
 
 from server.api.schemas import CommentOut, InterviewCreated, InterviewIn, InterviewOut, TurnOut
 from server.auth import bearer_key, hr_guard, is_hr_key, token_matches
+from server.db.status import InterviewStatus
 from server.db.store import Store
 from server.db.tables import InterviewRow
 from server.errors import ApiError, bad_request, not_found
@@ -45,7 +46,7 @@ class InterviewController(Controller):
             job_id=data.job_id,
             candidate_id=data.candidate_id,
             mode=data.mode,
-            status="scheduled",
+            status=InterviewStatus.SCHEDULED,
             candidate_token=secrets.token_urlsafe(24),
             observer_token=secrets.token_urlsafe(24),
             scheduled_at=data.scheduled_at,
@@ -60,7 +61,7 @@ class InterviewController(Controller):
             candidate_token=row.candidate_token,
             observer_token=row.observer_token,
             join_url=f"{settings.base_url}/join/{row.id}?token={row.candidate_token}",
-            status=row.status,
+            status=InterviewStatus(row.status),
             scheduled_at=row.scheduled_at,
         )
 
@@ -74,7 +75,7 @@ class InterviewController(Controller):
             job_id=row.job_id,
             candidate_id=row.candidate_id,
             mode=row.mode,
-            status=row.status,
+            status=InterviewStatus(row.status),
             transcript=[
                 TurnOut(t.seq, t.question_id, t.question_kind.value, t.question_text, t.answer, t.start, t.end)
                 for t in turns

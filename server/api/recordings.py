@@ -18,6 +18,7 @@ from msgspec import Struct, to_builtins
 
 from dialogue.highlights import find_highlights
 from server.auth import bearer_key, hr_guard, is_hr_key, token_matches
+from server.db.status import InterviewStatus, RecordingStatus
 from server.db.store import Store, plan_from_json
 from server.db.tables import RecordingRow
 from server.errors import ApiError, conflict, not_found
@@ -35,7 +36,7 @@ class ConsentBody(Struct, forbid_unknown_fields=True):
 
 def recording_json(row: RecordingRow | None) -> dict[str, Any]:
     if row is None:
-        return {"consent": None, "status": "none", "media_type": None, "duration_s": None, "note": None}
+        return {"consent": None, "status": RecordingStatus.NONE, "media_type": None, "duration_s": None, "note": None}
     return {
         "consent": row.consent,
         "status": row.status,
@@ -60,7 +61,7 @@ async def give_consent(
         raise not_found("interview", interview_id)
     if not token_matches(row.candidate_token, token) and not is_hr_key(settings, bearer_key(request)):
         raise ApiError(HTTP_401_UNAUTHORIZED, "unauthorized", "send the candidate token as ?token= or the HR API key")
-    if row.status != "scheduled":
+    if row.status != InterviewStatus.SCHEDULED:
         raise conflict(f"the interview is {row.status}; consent is given before joining (or in the hello message)")
     rec = await store.update_recording(interview_id, consent=data.consent, consent_source="rest")
     await store.audit("candidate" if token else "hr", "recording_consent", interview_id, consent=data.consent)
@@ -77,7 +78,7 @@ async def get_recording(interview_id: FromPath[str], store: NamedDependency[Stor
     if rec is None or rec.path is None:
         why = rec.note if rec is not None and rec.note else "nothing was recorded for it"
         raise ApiError(404, "not_found", f"the interview has no recording: {why}")
-    if rec.status == "recording":
+    if rec.status == RecordingStatus.RECORDING:
         raise conflict("the interview is still being recorded; the file is ready once it ends")
     path = Path(rec.path)
     if await asyncio.to_thread(_size, path) == 0:

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from msgspec import Meta, Struct
 
+from server.db.status import InterviewStatus
+
 NonEmpty = Annotated[str, Meta(min_length=1, max_length=200)]
 LongText = Annotated[str, Meta(max_length=20000)]
 Mode = Literal["voice", "video", "text"]
@@ -87,7 +89,7 @@ class InterviewCreated(Struct):
     candidate_token: str
     observer_token: str
     join_url: str
-    status: str
+    status: InterviewStatus
     scheduled_at: datetime | None
 
 
@@ -112,7 +114,7 @@ class InterviewOut(Struct):
     job_id: str
     candidate_id: str
     mode: str
-    status: str
+    status: InterviewStatus
     transcript: list[TurnOut]
     report: dict[str, Any] | None
     comments: list[CommentOut]

@@ -14,11 +14,10 @@ from litestar.status_codes import HTTP_200_OK
 
 from dialogue.scoring import score_session
 from server.auth import hr_guard
+from server.db.status import ENDED
 from server.db.store import Store, plan_from_json, report_to_json
 from server.errors import conflict, not_found
 from server.runtime import Runtime
-
-SCORABLE = ("completed", "abandoned")
 
 
 @post("/v1/interviews/{interview_id:str}/score", guards=[hr_guard], status_code=HTTP_200_OK, tags=["interviews"])
@@ -29,7 +28,7 @@ async def score_interview(
     row = await store.interview(interview_id)
     if row is None:
         raise not_found("interview", interview_id)
-    if row.status not in SCORABLE:
+    if row.status not in ENDED:
         raise conflict(f"the interview is {row.status}; it can be scored once it is completed or abandoned")
     job = await store.job(row.job_id)
     if job is None:

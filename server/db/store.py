@@ -20,6 +20,7 @@ from dialogue.plan import InterviewPlan
 from dialogue.report import Report
 from dialogue.session import QuestionKind, Turn
 from server.db import migrate
+from server.db.status import ENDED, InterviewStatus, RecordingStatus
 from server.db.tables import AuditRow, CandidateRow, CommentRow, InterviewRow, JobRow, RecordingRow, TurnRow
 
 
@@ -99,18 +100,18 @@ class Store:
         async with self._session() as s:
             return (await s.scalars(query)).all()
 
-    async def status_counts(self) -> dict[tuple[str, str], int]:
+    async def status_counts(self) -> dict[tuple[str, InterviewStatus], int]:
         query = select(InterviewRow.job_id, InterviewRow.status, func.count()).group_by(
             InterviewRow.job_id, InterviewRow.status
         )
         async with self._session() as s:
-            return {(job, status): n for job, status, n in (await s.execute(query)).all()}
+            return {(job, InterviewStatus(status)): n for job, status, n in (await s.execute(query)).all()}
 
-    async def set_status(self, interview_id: str, status: str, *, reason: str | None = None) -> None:
+    async def set_status(self, interview_id: str, status: InterviewStatus, *, reason: str | None = None) -> None:
         values: dict[str, Any] = {"status": status}
-        if status == "live":
+        if status == InterviewStatus.LIVE:
             values["started_at"] = func.coalesce(InterviewRow.started_at, now())
-        if status in ("completed", "abandoned"):
+        if status in ENDED:
             values["ended_at"] = now()
             values["end_reason"] = reason
         async with self._session() as s, s.begin():
@@ -181,7 +182,7 @@ class Store:
         async with self._session() as s, s.begin():
             row = await s.get(RecordingRow, interview_id)
             if row is None:
-                row = RecordingRow(interview_id=interview_id, status="none")
+                row = RecordingRow(interview_id=interview_id, status=RecordingStatus.NONE)
                 s.add(row)
             for name, value in values.items():
                 setattr(row, name, value)

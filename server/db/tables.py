@@ -11,6 +11,8 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from server.db.status import RecordingStatus
+
 
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[str]: JSON}
@@ -43,7 +45,7 @@ class InterviewRow(Base):
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), index=True)
     candidate_id: Mapped[str] = mapped_column(ForeignKey("candidates.id"), index=True)
     mode: Mapped[str] = mapped_column(String(8))
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # an InterviewStatus value
     candidate_token: Mapped[str] = mapped_column(String(64), unique=True)
     observer_token: Mapped[str] = mapped_column(String(64), unique=True)
     scheduled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -96,7 +98,7 @@ class RecordingRow(Base):
     interview_id: Mapped[str] = mapped_column(ForeignKey("interviews.id"), primary_key=True)
     consent: Mapped[bool | None] = mapped_column(Boolean)  # None: never asked; the default is not to record
     consent_source: Mapped[str | None] = mapped_column(String(16))  # hello | rest
-    status: Mapped[str] = mapped_column(String(16), default="none")  # none | recording | complete | failed
+    status: Mapped[str] = mapped_column(String(16), default=RecordingStatus.NONE)  # a RecordingStatus value
     path: Mapped[str | None] = mapped_column(Text)
     media_type: Mapped[str | None] = mapped_column(String(32))
     duration_s: Mapped[float | None] = mapped_column(Float)

@@ -19,6 +19,7 @@ from litestar.params import FromPath, FromQuery
 from dialogue.session import AnswerFinished, CandidateEnded, RepeatAsked, RephraseAsked, SessionEvent
 from media import FrameError, UnsupportedAudio
 from server.auth import token_matches
+from server.db.status import ENDED
 from server.db.store import Store
 from server.db.tables import InterviewRow
 from server.runtime import Runtime
@@ -328,7 +329,7 @@ async def candidate_stream(
     if not token_matches(row.candidate_token, token):
         await conn.fail("unauthorized", "the token is missing or not this interview's candidate token")
         return
-    if row.status in ("completed", "abandoned"):
+    if row.status in ENDED:
         await conn.fail("session_closed", f"this interview is {row.status}; it cannot be joined again")
         return
     stream = CandidateStream(conn, settings, runtime, recordings)

@@ -27,6 +27,7 @@ from dialogue.interviewer import (
 from dialogue.plan import InterviewPlan
 from dialogue.session import SessionEvent
 from server.bus import channel_name
+from server.db.status import InterviewStatus
 from server.db.store import Store, report_to_json
 from server.stream.messages import (
     CandidateJoined,
@@ -132,7 +133,7 @@ class LiveInterview:
                 return
             self.finished = True
         log.info("interview %s abandoned: no reconnect within %.0f s", self.interview_id, self.grace_s)
-        await self.store.set_status(self.interview_id, "abandoned", reason="candidate_left")
+        await self.store.set_status(self.interview_id, InterviewStatus.ABANDONED, reason="candidate_left")
         await self.emit(ClosedOut(reason="abandoned"), to_candidate=False)
         self._on_end(self)
 
@@ -143,7 +144,7 @@ class LiveInterview:
         async with self._lock:
             if not self.started:
                 self.started = True
-                await self.store.set_status(self.interview_id, "live")
+                await self.store.set_status(self.interview_id, InterviewStatus.LIVE)
                 await self._apply(self.interviewer.start())
             elif self.last_question is not None and self._question_sent_on is not self.link:
                 # Not when the old connection's last answer already brought this connection its question.
@@ -179,7 +180,7 @@ class LiveInterview:
                     await self.emit(ReportOut(report=report_to_json(report)))
                 case InterviewClosed(reason):
                     self.finished = True
-                    await self.store.set_status(self.interview_id, "completed", reason=reason)
+                    await self.store.set_status(self.interview_id, InterviewStatus.COMPLETED, reason=reason)
                     await self.emit(ClosedOut(reason=reason))
                     self._on_end(self)
 

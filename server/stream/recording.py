@@ -15,6 +15,7 @@ from typing import Any
 
 from media import AudioFormat
 from media.recording import BackgroundRecorder, RecordingSpec, is_disk_full, recording_suffix
+from server.db.status import RecordingStatus
 from server.db.store import Store
 from server.settings import Settings
 from server.stream.live import LiveInterview
@@ -60,7 +61,7 @@ class SessionRecording:
         self.live.report_notes.append(note)
         try:
             await self.store.update_recording(
-                self.live.interview_id, status="failed", note=note, duration_s=round(seconds, 3)
+                self.live.interview_id, status=RecordingStatus.FAILED, note=note, duration_s=round(seconds, 3)
             )
             await self.store.audit("system", "recording_failed", self.live.interview_id, error=str(exc))
         except Exception:
@@ -70,7 +71,7 @@ class SessionRecording:
         """Finish the file (off the event loop) and store how long it is."""
         seconds = await asyncio.to_thread(self.recorder.close)
         if self.recorder.failed is None:
-            await self.store.update_recording(self.live.interview_id, status="complete", duration_s=round(seconds, 3))
+            await self.store.update_recording(self.live.interview_id, status=RecordingStatus.COMPLETE, duration_s=round(seconds, 3))
         elif self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
@@ -99,7 +100,7 @@ class Recordings:
         if current is not None:
             return current
         row = await self.store.recording(iid)
-        if row is not None and row.status in ("complete", "failed"):
+        if row is not None and row.status in (RecordingStatus.COMPLETE, RecordingStatus.FAILED):
             return None  # one file per interview; a failed disk is not retried mid-interview
         note = None
         if not self.settings.record:
@@ -109,7 +110,7 @@ class Recordings:
         if note is not None:
             if note not in live.report_notes:
                 live.report_notes.append(note)
-            await self.store.update_recording(iid, status="none", note=note)
+            await self.store.update_recording(iid, status=RecordingStatus.NONE, note=note)
             return None
         if NO_CONSENT_NOTE in live.report_notes:  # consent given on a later connection
             live.report_notes.remove(NO_CONSENT_NOTE)
@@ -122,11 +123,11 @@ class Recordings:
             note = f"Not recorded: the recording file could not be created ({exc})."
             log.error("interview %s: %s", iid, note)
             live.report_notes.append(note)
-            await self.store.update_recording(iid, status="failed", note=note)
+            await self.store.update_recording(iid, status=RecordingStatus.FAILED, note=note)
             return None
         self._open[iid] = recording
         await self.store.update_recording(
-            iid, status="recording", path=str(spec.path), media_type=spec.media_type, note=None
+            iid, status=RecordingStatus.RECORDING, path=str(spec.path), media_type=spec.media_type, note=None
         )
         log.info("interview %s: recording to %s", iid, spec.path)
         return recording

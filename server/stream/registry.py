@@ -16,6 +16,7 @@ from dialogue.follow_up import FollowUpPolicy
 from dialogue.interviewer import Interviewer
 from dialogue.session import AnswerFinished, Ask, AskFollowUp, AskRephrased, Finish, Question, SessionAction, Turn
 from server.bus import Bus, BusUnavailable
+from server.db.status import InterviewStatus
 from server.db.store import Store, plan_from_json
 from server.db.tables import InterviewRow
 from server.runtime import Runtime
@@ -75,7 +76,7 @@ class LiveInterviews:
                 grace_s=self.settings.reconnect_grace_s,
                 on_end=self._forget,
             )
-            if row.status == "live":
+            if row.status == InterviewStatus.LIVE:
                 await self._recover(live)
             if not live.finished:
                 self._live[row.id] = live

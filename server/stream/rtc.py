@@ -33,6 +33,7 @@ from msgspec import Struct
 
 from media import FrameError, PipelineClosed
 from server.auth import token_matches
+from server.db.status import ENDED
 from server.db.store import Store
 from server.db.tables import InterviewRow
 from server.errors import ApiError, bad_request, conflict, not_found
@@ -290,7 +291,7 @@ async def rtc_offer(
         raise not_found("interview", interview_id)
     if not token_matches(row.candidate_token, token):
         raise ApiError(401, "unauthorized", "the token is missing or not this interview's candidate token")
-    if row.status in ("completed", "abandoned"):
+    if row.status in ENDED:
         raise conflict(f"this interview is {row.status}; it cannot be joined again")
     existing = rtc_peers.get(interview_id)
     if existing is not None and not existing.closed:

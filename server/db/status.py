@@ -1,0 +1,26 @@
+"""The statuses an interview and its recording go through: the values stored, sent by the API and checked by streams.
+
+String enums, so a stored value compares equal to its member and the wire and the database carry plain strings.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class InterviewStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    LIVE = "live"
+    COMPLETED = "completed"
+    ABANDONED = "abandoned"
+
+
+# Over for good: it cannot be joined again, and it can be scored.
+ENDED = frozenset({InterviewStatus.COMPLETED, InterviewStatus.ABANDONED})
+
+
+class RecordingStatus(enum.StrEnum):
+    NONE = "none"  # not recording: no consent yet, consent refused or withdrawn, or nothing to record
+    RECORDING = "recording"
+    COMPLETE = "complete"
+    FAILED = "failed"
