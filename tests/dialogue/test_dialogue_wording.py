@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 
@@ -10,7 +11,14 @@ import pytest
 
 import models
 from dialogue.llm import ChatMessage, LlamaCppBackend
-from dialogue.wording import WordingConfig, valid_follow_up, valid_rephrase, word_follow_up, word_rephrase
+from dialogue.wording import (
+    Worded,
+    WordingConfig,
+    valid_follow_up,
+    valid_rephrase,
+    word_follow_up,
+    word_rephrase,
+)
 
 QUESTION = "Tell me about a microservices project you worked on and the biggest challenge you faced."
 TEMPLATE = "What was the result, and how did you measure it?"
@@ -54,14 +62,30 @@ async def test_without_a_model_the_template_is_used() -> None:
     assert worded.text == TEMPLATE and not worded.by_model
 
 
-async def test_the_embedded_model_words_a_valid_question_or_the_template_is_used(smollm: LlamaCppBackend) -> None:
+# Timeouts have their own test below; here the model always gets to finish, so each outcome is the validator's.
+NO_TIMEOUT = WordingConfig(timeout_s=120)
+
+
+async def test_the_embedded_model_words_a_valid_follow_up(smollm: LlamaCppBackend) -> None:
     worded = await word_follow_up(
         smollm, "en", question=QUESTION, answer="I used microservices in a project. It was fine.",
-        gap="the result and how it was measured", template=TEMPLATE,
-    )
-    assert (worded.by_model and valid_follow_up(worded.text, "en", QUESTION)) or worded.text == TEMPLATE
-    rephrased = await word_rephrase(smollm, "en", original=QUESTION, template="Let me put it another way.")
-    assert (rephrased.by_model and valid_rephrase(rephrased.text, "en", QUESTION)) or not rephrased.by_model
+        gap="the result and how it was measured", template=TEMPLATE, config=NO_TIMEOUT,
+    )  # fmt: skip
+    assert worded.by_model and worded.text != TEMPLATE
+    assert valid_follow_up(worded.text, "en", QUESTION)
+
+
+async def test_a_rephrasing_that_drifts_off_the_question_is_dropped_for_the_template(
+    smollm: LlamaCppBackend, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The 135M model, greedy, answers this with a question about something else ("What made this project stand
+    # out?"): the overlap rule must catch it.
+    with caplog.at_level(logging.INFO, logger="dialogue.wording"):
+        rephrased = await word_rephrase(
+            smollm, "en", original=QUESTION, template="Let me put it another way.", config=NO_TIMEOUT
+        )
+    assert rephrased == Worded("Let me put it another way.", by_model=False)
+    assert any("rejected" in r.getMessage() for r in caplog.records), "dropped by the validator, not a timeout"
 
 
 async def test_a_slow_model_falls_back_to_the_template(smollm: LlamaCppBackend) -> None:
