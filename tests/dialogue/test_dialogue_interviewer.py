@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any, TypeVar
 
 import pytest
 
@@ -20,10 +20,15 @@ from dialogue.interviewer import (
 from dialogue.llm import LlamaCppBackend
 from dialogue.plan import QuestionSpec, Requisition, build_plan
 from dialogue.session import AnswerFinished, QuestionKind, RephraseAsked
-from dialogue.wording import valid_rephrase
+from dialogue.wording import WordingConfig, valid_rephrase
 
 QUESTION = "How do you make sure your services stay reliable in production?"
 PLAN = build_plan(Requisition("Backend Engineer", "", ("microservices",), "en", questions=(QuestionSpec(QUESTION),)))
+
+
+# Drafts here always get to finish, so what the model wrote is what the test sees, however loaded the machine.
+NO_TIMEOUT = WordingConfig(timeout_s=120)
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +36,16 @@ async def smollm() -> AsyncIterator[LlamaCppBackend]:
     backend = LlamaCppBackend(models.resolve("smollm2-135m-instruct"))
     yield backend
     await backend.aclose()
+
+
+def without_waiting(step: Coroutine[Any, Any, T]) -> T:
+    """Run `step` to its end in one go; fail if it had to wait on anything (a model call, a pending draft)."""
+    try:
+        step.send(None)
+    except StopIteration as finished:
+        return finished.value  # type: ignore[no-any-return]
+    step.close()
+    raise AssertionError("it waited: the drafted wording was not ready to use at once")
 
 
 async def test_a_turn_is_recorded_before_the_next_question_and_the_report_before_closing() -> None:
@@ -49,18 +64,15 @@ async def test_a_turn_is_recorded_before_the_next_question_and_the_report_before
 
 
 async def test_a_rephrasing_drafted_while_the_candidate_answers_is_used_at_once(smollm: LlamaCppBackend) -> None:
-    interviewer = Interviewer(PLAN, InterviewerModels(wording=smollm))
+    interviewer = Interviewer(PLAN, InterviewerModels(wording=smollm, wording_config=NO_TIMEOUT))
     interviewer.start()
     draft = interviewer._rephrasings[QUESTION]
     await asyncio.wait_for(asyncio.shield(draft), timeout=60)
-    started = time.perf_counter()
-    [event] = await interviewer.handle(RephraseAsked())
-    assert time.perf_counter() - started < 0.05, "the drafted rewording is ready: no model call at request time"
+    [event] = without_waiting(interviewer.handle(RephraseAsked()))
     assert isinstance(event, QuestionAsked) and event.question.kind is QuestionKind.REPHRASE
-    if event.worded_by_model:
-        assert valid_rephrase(event.question.text, "en", QUESTION)
-    else:
-        assert QUESTION in event.question.text
+    # Greedy SmolLM2 rewords this question validly ("How do you ensure ..."): the draft's text is what is asked.
+    assert event.worded_by_model and event.question.text == draft.result().text != QUESTION
+    assert valid_rephrase(event.question.text, "en", QUESTION)
     await interviewer.close("test")
 
 
@@ -79,18 +91,17 @@ BEHAVIOURAL_PLAN = build_plan(
 async def test_a_follow_up_worded_at_a_pause_is_used_when_the_turn_ends_with_those_words(
     smollm: LlamaCppBackend,
 ) -> None:
-    interviewer = Interviewer(BEHAVIOURAL_PLAN, InterviewerModels(wording=smollm))
+    interviewer = Interviewer(BEHAVIOURAL_PLAN, InterviewerModels(wording=smollm, wording_config=NO_TIMEOUT))
     interviewer.start()
     await asyncio.gather(*interviewer._rephrasings.values())  # the question's own draft frees the model first
     interviewer.anticipate(THIN)
     assert interviewer._follow_up_draft is not None
     draft = interviewer._follow_up_draft[1]
     await asyncio.wait_for(asyncio.shield(draft), timeout=60)
-    started = time.perf_counter()
-    events = await interviewer.handle(AnswerFinished(THIN))
-    assert time.perf_counter() - started < 0.05
+    events = without_waiting(interviewer.handle(AnswerFinished(THIN)))
     asked = [e for e in events if isinstance(e, QuestionAsked)]
-    assert asked[0].question.kind is QuestionKind.FOLLOW_UP and asked[0].question.text == draft.result().text
+    assert asked[0].question.kind is QuestionKind.FOLLOW_UP and asked[0].worded_by_model
+    assert asked[0].question.text == draft.result().text
     await interviewer.close("test")
 
 
@@ -106,8 +117,8 @@ async def test_a_draft_for_words_the_candidate_went_on_from_is_dropped(smollm: L
         "result we cut deployment time from two hours to ten minutes without any data loss during the move."
     )
     interviewer.anticipate(full)
-    await asyncio.sleep(0)
-    assert first.cancelled() or first.done()
+    await asyncio.wait([first], timeout=60)
+    assert first.cancelled(), "dropped, not left to finish"
     assert interviewer._follow_up_draft is None, "a complete answer needs no follow-up, so nothing is drafted"
     events = await interviewer.handle(AnswerFinished(full))
     assert [e.question.kind for e in events if isinstance(e, QuestionAsked)] == [QuestionKind.MAIN]
