@@ -12,7 +12,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from media.asr import DEFAULT_MODELS, ASRConfig
+
 EMBEDDED_LLM = "smollm2-135m-instruct"
+_ASR_DEFAULTS = ASRConfig()
 
 
 class SettingsError(ValueError):
@@ -43,13 +46,12 @@ class Settings:
     embedding_model: str = "minilm-l6-v2"  # sentence embeddings for answer relevance (English)
     max_follow_ups: int = 1
     voice: bool = True  # load ASR and VAD; off, the server takes text interviews only (and starts faster)
-    asr_model_en: str = "whisper-tiny.en"
-    asr_model_zh: str = "whisper-base"
-    # ASR batches decoded at once, and CTranslate2 threads each: workers x threads = the cores. Two one-thread
-    # workers let one candidate's final start while another's decodes (bench/capacity.py: p95 at 4 sessions
-    # 1.45 s against 2.07 s for one two-thread worker, and no worse for one session).
-    asr_workers: int = 2
-    asr_threads: int = 1
+    asr_model_en: str = DEFAULT_MODELS["en"]
+    asr_model_zh: str = DEFAULT_MODELS["zh"]
+    # ASR batches decoded at once, and CTranslate2 threads each: workers x threads = the cores. The defaults are
+    # media's, where the measurement that chose them is.
+    asr_workers: int = _ASR_DEFAULTS.workers
+    asr_threads: int = _ASR_DEFAULTS.cpu_threads
     reconnect_grace_s: float = 120.0
     hello_timeout_s: float = 30.0
     max_text_chars: int = 4000

@@ -163,14 +163,7 @@ class LiveInterview:
                 case TurnRecorded(turn):
                     await self.store.add_turn(self.interview_id, turn)
                 case QuestionAsked(q):
-                    self.last_question = QuestionOut(
-                        question_id=q.question_id,
-                        text=q.text,
-                        kind=q.kind.value,
-                        index=q.index,
-                        total=q.total,
-                        language=self.plan.language,
-                    )
+                    self.last_question = QuestionOut.of(q, self.plan.language)
                     await self.emit(self.last_question)
                     self._question_sent_on = self.link
                 case ReportReady(report):

@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, Struct
 
+from dialogue.session import Question
+
 
 class AudioSpec(Struct, forbid_unknown_fields=False):
     encoding: str = "pcm_s16le"
@@ -111,6 +113,17 @@ class QuestionOut(Out, tag="question"):
     index: int
     total: int
     language: str = "en"
+
+    @classmethod
+    def of(cls, question: Question, language: str) -> QuestionOut:
+        return cls(
+            question_id=question.question_id,
+            text=question.text,
+            kind=question.kind.value,
+            index=question.index,
+            total=question.total,
+            language=language,
+        )
 
 
 class SpeechStartedOut(Out, tag="speech_started"):

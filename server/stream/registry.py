@@ -86,16 +86,7 @@ class LiveInterviews:
         """Rebuild a session another process was running: replay its stored answers into the fresh interviewer."""
         turns = await self.store.turns(live.interview_id)
         pending, finished = replay(live.interviewer, turns)
-        question = None
-        if pending is not None:
-            question = QuestionOut(
-                question_id=pending.question_id,
-                text=pending.text,
-                kind=pending.kind.value,
-                index=pending.index,
-                total=pending.total,
-                language=live.plan.language,
-            )
+        question = None if pending is None else QuestionOut.of(pending, live.plan.language)
         live.restore(question, await self._last_seq(live.interview_id))
         log.info("interview %s recovered from %d stored turns", live.interview_id, len(turns))
         if finished is not None:
