@@ -361,4 +361,4 @@ async def join_interview(stream: CandidateStream, row: InterviewRow, live_interv
         if live is not None:
             await live.detach(conn)
             if stream.recordings is not None:
-                stream.recordings.release(live, live_interviews)
+                stream.recordings.release(live)

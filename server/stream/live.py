@@ -72,7 +72,7 @@ class LiveInterview:
         self.store = store
         self.channels = channels
         self.grace_s = grace_s
-        self._on_end = on_end
+        self._end_listeners: list[Callable[[LiveInterview], None]] = [on_end]
         self._t0 = time.monotonic()
         self._seq = 0
         self._lock = asyncio.Lock()
@@ -135,7 +135,7 @@ class LiveInterview:
         log.info("interview %s abandoned: no reconnect within %.0f s", self.interview_id, self.grace_s)
         await self.store.set_status(self.interview_id, InterviewStatus.ABANDONED, reason="candidate_left")
         await self.emit(ClosedOut(reason="abandoned"), to_candidate=False)
-        self._on_end(self)
+        self._ended()
 
     # --- the conversation ---------------------------------------------------------------------------------
 
@@ -175,7 +175,15 @@ class LiveInterview:
                     self.finished = True
                     await self.store.set_status(self.interview_id, InterviewStatus.COMPLETED, reason=reason)
                     await self.emit(ClosedOut(reason=reason))
-                    self._on_end(self)
+                    self._ended()
+
+    def add_end_listener(self, listener: Callable[[LiveInterview], None]) -> None:
+        """Call `listener(self)` once, when the interview ends (completed or abandoned)."""
+        self._end_listeners.append(listener)
+
+    def _ended(self) -> None:
+        for listener in self._end_listeners:
+            listener(self)
 
     def restore(self, last_question: QuestionOut | None, seq: int) -> None:
         """Continue a session rebuilt from stored turns (after a restart): it has started, its stream goes on at `seq`."""

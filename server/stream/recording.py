@@ -20,7 +20,6 @@ from server.db.store import Store
 from server.settings import Settings
 from server.stream.live import LiveInterview
 from server.stream.messages import Hello
-from server.stream.registry import LiveInterviews
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +83,8 @@ class Recordings:
         self.settings = settings
         self.directory = settings.recordings_path
         self._open: dict[str, SessionRecording] = {}
-        self._watchers: dict[str, asyncio.Task[None]] = {}
+        self._awaiting_end: set[str] = set()
+        self._finishing: set[asyncio.Task[None]] = set()
 
     def path_for(self, interview_id: str, video: bool) -> Path:
         return self.directory / f"{interview_id}{recording_suffix(video)}"
@@ -132,30 +132,30 @@ class Recordings:
         log.info("interview %s: recording to %s", iid, spec.path)
         return recording
 
-    def release(self, live: LiveInterview, live_interviews: LiveInterviews) -> None:
-        """A connection ended: finish the file once the interview has ended (now, or when the grace runs out)."""
-        iid = live.interview_id
-        if iid not in self._open or iid in self._watchers:
-            return
-        self._watchers[iid] = asyncio.create_task(self._finish_when_over(live, live_interviews))
+    def release(self, live: LiveInterview) -> None:
+        """A connection ended: finish the file once the interview has ended (now, or when the grace runs out).
 
-    async def _finish_when_over(self, live: LiveInterview, live_interviews: LiveInterviews) -> None:
+        A reconnect keeps writing to the same file, so only the interview's end counts, not the connection's.
+        """
         iid = live.interview_id
-        try:
-            # Polled, not hooked: a reconnect keeps writing to the same file, so only the interview's end counts.
-            while True:
-                if live.finished or live_interviews.get(iid) is not live:
-                    break
-                await asyncio.sleep(0.5)
-            recording = self._open.pop(iid, None)
-            if recording is not None:
-                await recording.finish()
-        finally:
-            self._watchers.pop(iid, None)
+        if iid not in self._open:
+            return
+        if live.finished:
+            self._finish(live)
+        elif iid not in self._awaiting_end:
+            self._awaiting_end.add(iid)
+            live.add_end_listener(self._finish)
+
+    def _finish(self, live: LiveInterview) -> None:
+        self._awaiting_end.discard(live.interview_id)
+        recording = self._open.pop(live.interview_id, None)
+        if recording is not None:
+            task = asyncio.get_running_loop().create_task(recording.finish())
+            self._finishing.add(task)
+            task.add_done_callback(self._finishing.discard)
 
     async def shutdown(self) -> None:
-        for task in list(self._watchers.values()):
-            task.cancel()
+        await asyncio.gather(*self._finishing, return_exceptions=True)
         for recording in list(self._open.values()):
             with contextlib.suppress(Exception):
                 await recording.finish()
