@@ -23,8 +23,31 @@ export async function api(path, options = {}) {
   return body;
 }
 
-/** Sets up language, header buttons and the key form; resolves once a key is known, then calls render(). */
+// The header, error banner and key form every HR page shares; the page names its title (an i18n key) in
+// <body data-hr-title> and holds its own content in <main><div id="content">.
+function mountShell() {
+  const title = document.body.dataset.hrTitle;
+  document.querySelector("main").insertAdjacentHTML("afterbegin", `
+  <div id="banner" class="hidden" role="alert"></div>
+  <form id="key-form" class="card hidden">
+    <label for="api-key" data-i18n="hr_key_label"></label>
+    <p class="muted small" data-i18n="hr_key_hint"></p>
+    <div class="row"><input class="grow" type="password" id="api-key" autocomplete="off" style="flex:1;width:auto">
+      <button type="submit" class="primary" data-i18n="hr_key_save"></button></div>
+    <p id="key-error" class="small" style="color:var(--bad)" role="alert"></p>
+  </form>`);
+  document.body.insertAdjacentHTML("afterbegin", `
+<header class="top">
+  <a class="brand" href="/hr/" style="color:#fff;text-decoration:none">Shanmian 闪面<small data-i18n="${title}"></small></a>
+  <span class="spacer"></span>
+  <button type="button" id="lang-switch"></button>
+  <button type="button" id="sign-out" data-i18n="hr_key_forget"></button>
+</header>`);
+}
+
+/** Sets up the shared header, language and the key form; resolves once a key is known, then calls render(). */
 export function boot(render, { needsKey = true } = {}) {
+  mountShell();
   setLang(sessionStorage.getItem("shanmian.lang") ?? guessLang());
   apply();
   wireSwitch($("lang-switch"), (lang) => {
