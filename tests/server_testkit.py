@@ -41,6 +41,16 @@ class Api:
         assert iv.status_code == 201, iv.text
         return iv.json()  # type: ignore[no-any-return]
 
+    async def settled(self, interview_id: str, seconds: float = 30) -> dict[str, Any]:
+        """The interview once it is no longer live (completed or abandoned): polled, not slept on."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while True:
+            body: dict[str, Any] = (await self.get(f"/v1/interviews/{interview_id}")).json()
+            if body["status"] not in ("scheduled", "live") or loop.time() > deadline:
+                return body
+            await asyncio.sleep(0.1)
+
 
 class Stream:
     """The candidate's side of one WebSocket connection."""
@@ -68,6 +78,18 @@ class Stream:
             message = await self.next(seconds)
             if message["type"] == kind:
                 return message
+
+    async def take(self, kinds: tuple[str, ...], n: int, seconds: float = 30) -> list[dict[str, Any]]:
+        """The next `n` messages whose type is one of `kinds`; others arriving meanwhile stay in `received` only.
+
+        Waiting for the messages themselves, not for a quiet spell: exact counts then hold however slow the box.
+        """
+        got: list[dict[str, Any]] = []
+        while len(got) < n:
+            message = await self.next(seconds)
+            if message["type"] in kinds:
+                got.append(message)
+        return got
 
     async def close(self) -> None:
         await self.ws.close()

@@ -24,7 +24,7 @@ def test_a_missing_need_fails_where_everything_is_required(monkeypatch: pytest.M
 
 def test_a_missing_need_skips_with_its_how_to_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SHANMIAN_REQUIRE_SERVICES", raising=False)
-    with pytest.raises(pytest.skip.Exception, match="^redis-server is not installed; apt-get install redis-server$"):
+    with pytest.raises(pytest.skip.Exception, match=r"^redis-server is not installed; apt-get install redis-server$"):
         unavailable("redis-server is not installed; apt-get install redis-server")
 
 

@@ -311,8 +311,7 @@ async def test_after_the_grace_period_the_interview_is_abandoned_and_keeps_its_t
     await stream.send({"type": "answer", "text": clip(sc, role="answer", question=1, quality="strong")})
     await stream.until("question")
     await stream.close()
-    await asyncio.sleep(live_server.settings.reconnect_grace_s + 0.8)
-    body = (await api.get(f"/v1/interviews/{iv['id']}")).json()
+    body = await api.settled(iv["id"])  # after the reconnect grace
     assert body["status"] == "abandoned" and len(body["transcript"]) == 1
     late = await join(live_server, iv)
     error = await late.next()
