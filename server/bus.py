@@ -12,12 +12,9 @@ import logging
 import time
 from collections import deque
 from collections.abc import AsyncGenerator, Iterable
-from datetime import timedelta
 from typing import Any
 
-from litestar.channels import ChannelsPlugin
-from litestar.channels.backends.memory import MemoryChannelsBackend
-from litestar.channels.backends.redis import RedisChannelsStreamBackend
+from litestar.channels import ChannelsBackend, ChannelsPlugin, Subscriber
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -45,38 +42,64 @@ class BusUnavailable(RuntimeError):
     """The bus cannot serve history right now (Redis is down); the caller should retry shortly."""
 
 
-class InterviewMemoryBackend(MemoryChannelsBackend):
+class InterviewMemoryBackend(ChannelsBackend):
     """The in-process backend with Redis-stream semantics: history outlives subscribers, expires when idle.
 
-    Litestar's memory backend drops a channel's history when its last subscriber leaves (a second observer
-    would then miss the start of the interview) and never drops a channel nobody subscribes to (memory grows
-    with every interview ever held); this keeps history until the channel has been idle for `ttl_s`.
+    Written on Litestar's public `ChannelsBackend` contract rather than by overriding its memory backend, whose
+    history is dropped when a channel's last subscriber leaves (a second observer would then miss the start of
+    the interview) and never dropped for a channel nobody subscribes to (memory would grow with every interview
+    ever held): here history is kept until the channel has been idle for `ttl_s`.
     """
 
     SWEEP_EVERY_S = 60.0
 
     def __init__(self, history: int, ttl_s: float) -> None:
-        super().__init__(history=history)
+        self._history_size = history
         self._ttl_s = ttl_s
+        self._subscribed: set[str] = set()
+        self._queue: asyncio.Queue[tuple[str, bytes]] | None = None
+        self._history: dict[str, deque[bytes]] = {}
         self._touched: dict[str, float] = {}
         self._swept = time.monotonic()
 
+    async def on_startup(self) -> None:
+        self._queue = asyncio.Queue()
+
+    async def on_shutdown(self) -> None:
+        self._queue = None
+
     async def publish(self, data: bytes, channels: Iterable[str]) -> None:
-        channels = list(channels)
+        if self._queue is None:
+            raise RuntimeError("the memory bus backend is not started (on_startup was not called)")
         now = time.monotonic()
         for channel in channels:
             self._touched[channel] = now
+            if self._history_size:
+                self._history.setdefault(channel, deque(maxlen=self._history_size)).append(data)
+            if channel in self._subscribed:
+                self._queue.put_nowait((channel, data))
         if now - self._swept > min(self.SWEEP_EVERY_S, self._ttl_s):
             self._expire(now)
-        await super().publish(data, channels)
+
+    async def subscribe(self, channels: Iterable[str]) -> None:
+        self._subscribed.update(channels)
 
     async def unsubscribe(self, channels: Iterable[str]) -> None:
-        self._channels -= set(channels)  # and keep the history, unlike the parent
+        self._subscribed.difference_update(channels)  # the history stays until the channel is idle
+
+    async def stream_events(self) -> AsyncGenerator[tuple[str, bytes], None]:
+        if self._queue is None:
+            raise RuntimeError("the memory bus backend is not started (on_startup was not called)")
+        queue = self._queue
+        while True:
+            channel, data = await queue.get()
+            # Published while subscribed, unsubscribed before it was read: nobody here wants it any more.
+            if channel in self._subscribed:
+                yield channel, data
 
     async def get_history(self, channel: str, limit: int | None = None) -> list[bytes]:
-        if channel not in self._history:  # the parent's defaultdict would create an empty deque for every probe
-            return []
-        return await super().get_history(channel, limit)
+        history = list(self._history.get(channel, ()))
+        return history[-limit:] if limit else history
 
     def _expire(self, now: float) -> None:
         self._swept = now
@@ -94,15 +117,17 @@ def _stream_id(raw: bytes | str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
-class ResilientRedisStreamBackend(RedisChannelsStreamBackend):
-    """Litestar's Redis streams backend, made to survive Redis going away and to join history and live exactly.
+class ResilientRedisStreamBackend(ChannelsBackend):
+    """A Redis streams backend (one capped stream per channel, as Litestar's own, with the same keys) that
+    survives Redis going away and joins history and live exactly. Written on the public `ChannelsBackend`
+    contract: Litestar's `RedisChannelsStreamBackend` would have to be changed through its private attributes.
 
     - publish never raises: while Redis is down, events wait in order in a bounded buffer and are published
       when it returns (Litestar's publisher task would otherwise die on the first error and every later event
       would pile up in its unbounded queue);
     - the reader keeps its stream positions across errors and retries, so observers resume where they were;
     - a channel newly subscribed on this node is read from the stream's end at subscription time (the parent
-      reads it from the beginning, replaying the whole interview as if it were live), so `subscribe, then read
+      stream backend reads it from the beginning, replaying the whole interview as if it were live), so `subscribe, then read
       history` covers every event exactly once up to `seq` de-duplication at the seam.
     """
 
@@ -118,16 +143,15 @@ class ResilientRedisStreamBackend(RedisChannelsStreamBackend):
         block_ms: int = REDIS_BLOCK_MS,
         retry_s: float = REDIS_RETRY_S,
     ) -> None:
-        super().__init__(
-            history=history,
-            redis=redis,
-            key_prefix=key_prefix,
-            stream_ttl=timedelta(seconds=ttl_s),
-            stream_sleep_no_subscriptions=block_ms,
-            cap_streams_approximate=True,
-        )
-        self._retry_s = retry_s
+        self._redis = redis
         self._reader = reader or redis
+        self._history_size = history
+        self._ttl_ms = int(ttl_s * 1000)
+        self._key_prefix = key_prefix
+        self._block_ms = block_ms
+        self._retry_s = retry_s
+        self._subscribed: set[str] = set()
+        self._has_subscribed = asyncio.Event()
         self._held: deque[tuple[bytes, list[str]]] = deque()
         self._held_max = held_max
         self._positions: dict[str, tuple[int, int]] = {}
@@ -159,7 +183,7 @@ class ResilientRedisStreamBackend(RedisChannelsStreamBackend):
                 sent = 0
                 while self._held:
                     data, channels = self._held[0]
-                    await super().publish(data, channels)
+                    await self._append(data, channels)
                     self._held.popleft()
                     sent += 1
             except BUS_DOWN_ERRORS as exc:
@@ -188,11 +212,23 @@ class ResilientRedisStreamBackend(RedisChannelsStreamBackend):
 
     # --- publish ------------------------------------------------------------------------------------------
 
+    def _key(self, channel: str) -> str:
+        return f"{self._key_prefix}_{channel.upper()}"  # Litestar's stream backend's keys: either reads the other's
+
+    async def _append(self, data: bytes, channels: list[str]) -> None:
+        """Add the event to each channel's stream (capped at the history size) and renew the streams' expiry."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for channel in channels:
+                key = self._key(channel)
+                pipe.xadd(key, {"data": data, "channel": channel}, maxlen=self._history_size, approximate=True)
+                pipe.pexpire(key, self._ttl_ms)
+            await pipe.execute()
+
     async def publish(self, data: bytes, channels: Iterable[str]) -> None:
         channels = list(channels)
         if self.error is None and not self._held:
             try:
-                await super().publish(data, channels)
+                await self._append(data, channels)
                 return
             except BUS_DOWN_ERRORS as exc:
                 self._down(exc)
@@ -205,10 +241,13 @@ class ResilientRedisStreamBackend(RedisChannelsStreamBackend):
 
     # --- subscribe and read ---------------------------------------------------------------------------------
 
+    async def on_startup(self) -> None:
+        """Nothing to open: the Redis clients connect on first use."""
+
     async def subscribe(self, channels: Iterable[str]) -> None:
         channels = set(channels)
-        for channel in channels - self._subscribed_channels:
-            key = self._make_key(channel)
+        for channel in channels - self._subscribed:
+            key = self._key(channel)
             try:
                 last = await self._redis.xrevrange(key, count=1)
             except BUS_DOWN_ERRORS as exc:
@@ -216,17 +255,25 @@ class ResilientRedisStreamBackend(RedisChannelsStreamBackend):
                 self._down(exc)
                 last = []
             self._positions[key] = _stream_id(last[0][0]) if last else (0, 0)
-        await super().subscribe(channels)
+        self._subscribed.update(channels)
+        self._has_subscribed.set()
+
+    async def unsubscribe(self, channels: Iterable[str]) -> None:
+        self._subscribed.difference_update(channels)
+        if not self._subscribed:
+            self._has_subscribed.clear()
 
     async def stream_events(self) -> AsyncGenerator[tuple[str, Any], None]:
         while True:
-            channels = await self._get_subscribed_channels()
+            await self._has_subscribed.wait()  # XREAD takes at least one stream
             streams = {
-                (key := self._make_key(c)): "%d-%d" % self._positions.get(key, (0, 0))  # noqa: UP031
-                for c in channels
+                (key := self._key(c)): "%d-%d" % self._positions.get(key, (0, 0))  # noqa: UP031
+                for c in self._subscribed
             }
+            if not streams:  # all unsubscribed between the wake-up and now
+                continue
             try:
-                data = await self._reader.xread(streams, block=self._stream_sleep_no_subscriptions)  # type: ignore[arg-type]
+                data = await self._reader.xread(streams, block=self._block_ms)  # type: ignore[arg-type]
             except BUS_DOWN_ERRORS as exc:
                 task = asyncio.current_task()
                 if task is not None and task.cancelling():
@@ -245,11 +292,16 @@ class ResilientRedisStreamBackend(RedisChannelsStreamBackend):
                     yield fields[b"channel"].decode(), fields[b"data"]
 
     async def get_history(self, channel: str, limit: int | None = None) -> list[bytes]:
+        key = self._key(channel)
         try:
-            return await super().get_history(channel, limit)
+            if limit:
+                events = list(reversed(await self._redis.xrevrange(key, count=limit)))
+            else:
+                events = await self._redis.xrange(key)
         except BUS_DOWN_ERRORS as exc:
             self._down(exc)
             raise BusUnavailable(f"the event bus (Redis) is unavailable: {exc}") from exc
+        return [fields[b"data"] for _, fields in events]
 
     async def on_shutdown(self) -> None:
         if self._recovery is not None:
@@ -273,6 +325,20 @@ class Bus:
     def __init__(self, plugin: ChannelsPlugin, backend: BusBackend) -> None:
         self.plugin = plugin
         self.backend = backend
+        self._subscribers: dict[str, set[Subscriber]] = {}
+
+    async def subscribe(self, interview_id: str) -> Subscriber:
+        """A subscriber to the interview's live events; pair with `unsubscribe`."""
+        subscriber = await self.plugin.subscribe(channel_name(interview_id))
+        self._subscribers.setdefault(interview_id, set()).add(subscriber)
+        return subscriber
+
+    async def unsubscribe(self, interview_id: str, subscriber: Subscriber) -> None:
+        followers = self._subscribers.get(interview_id, set())
+        followers.discard(subscriber)
+        if not followers:
+            self._subscribers.pop(interview_id, None)
+        await self.plugin.unsubscribe(subscriber, channel_name(interview_id))
 
     async def history(self, interview_id: str) -> list[bytes]:
         """Every event of the interview still held, oldest first; BusUnavailable while Redis is down."""
@@ -282,12 +348,12 @@ class Bus:
         return self.backend.health()
 
     def subscribers(self, interview_id: str) -> int:
-        """Observers of the interview connected to this node (the plugin keeps no public count)."""
-        return len(self.plugin._channels.get(channel_name(interview_id), ()))
+        """Observers of the interview following it through this node (the plugin keeps no public count)."""
+        return len(self._subscribers.get(interview_id, ()))
 
     def backlog(self, interview_id: str) -> int:
         """The most events waiting for any one of this node's observers of the interview."""
-        return max((s.qsize for s in self.plugin._channels.get(channel_name(interview_id), ())), default=0)
+        return max((s.qsize for s in self._subscribers.get(interview_id, ())), default=0)
 
 
 def make_backend(settings: Settings) -> BusBackend:

@@ -196,7 +196,7 @@ class ObserverStream:
 
     async def run(self) -> None:
         feed = ObserverFeed(self.conn, self.bus, self.row.id)
-        subscriber = await self.bus.plugin.subscribe(channel_name(self.row.id))
+        subscriber = await self.bus.subscribe(self.row.id)
         try:
             try:
                 await feed.replay()
@@ -220,7 +220,7 @@ class ObserverStream:
                 if failure is not None and not isinstance(failure, WebSocketDisconnect | ObserverGone):
                     raise failure
         finally:
-            await self.bus.plugin.unsubscribe(subscriber, channel_name(self.row.id))
+            await self.bus.unsubscribe(self.row.id, subscriber)
 
     async def _receive(self) -> None:
         while self.conn.open:
