@@ -91,6 +91,16 @@ class Stream:
                 got.append(message)
         return got
 
+    async def replay(self) -> list[dict[str, Any]]:
+        """An observer's history, all of it; once it returns, the observer is following live.
+
+        The server subscribes, sends the history, and only then answers frames: the pong marks the seam.
+        """
+        start = len(self.received)
+        await self.send({"type": "ping"})
+        await self.until("pong")
+        return [m for m in self.received[start:] if m["type"] != "pong"]
+
     async def close(self) -> None:
         await self.ws.close()
 

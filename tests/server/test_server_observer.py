@@ -47,14 +47,6 @@ async def observe(server: Any, iv: dict[str, Any], token: str | None = None, **k
     return Stream(await websockets.connect(url, max_size=2**22, **kw))
 
 
-async def replay(observer: Stream) -> list[dict[str, Any]]:
-    """The history an observer is sent on joining, all of it: the server answers pings only once it is sent."""
-    start = len(observer.received)
-    await observer.send({"type": "ping"})
-    await observer.until("pong")
-    return [m for m in observer.received[start:] if m["type"] != "pong"]
-
-
 async def play_to_end(stream: Stream, sc: dict[str, Any]) -> None:
     while True:
         m = await stream.next(30)
@@ -79,7 +71,7 @@ async def test_an_observer_joining_midway_gets_the_history_then_live_events_once
     second = await candidate.until("question")
 
     observer = await observe(live_server, iv, iv["observer_token"])
-    replayed = await replay(observer)
+    replayed = await observer.replay()
     assert [m["type"] for m in replayed][:3] == ["candidate_joined", "ready", "question"]
     assert replayed[-1] == second, "the history reaches the question the candidate is on"
 
@@ -97,7 +89,7 @@ async def test_an_observer_joining_midway_gets_the_history_then_live_events_once
     assert all(m["type"] not in OBSERVER_ONLY for m in candidate.received)
 
     late = await observe(live_server, iv, iv["observer_token"])
-    assert await replay(late) == seen, "a later observer replays the same stream after the interview ended"
+    assert await late.replay() == seen, "a later observer replays the same stream after the interview ended"
     await observer.close()
     await late.close()
 
@@ -135,7 +127,7 @@ async def test_several_observers_see_comments_the_candidate_never_does(
     ]
     # A comment is replayed to an observer who joins later, once.
     later = await observe(live_server, iv, iv["observer_token"])
-    assert [m["text"] for m in await replay(later) if m["type"] == "comment"] == [
+    assert [m["text"] for m in await later.replay() if m["type"] == "comment"] == [
         "Clear start, a bit fast.",
         "Agreed; probe the metrics.",
     ]
@@ -148,7 +140,7 @@ async def test_an_observer_may_watch_before_the_candidate_arrives(
 ) -> None:
     iv = await api.interview(scenario(fixtures_dir)["job"])
     observer = await observe(live_server, iv, iv["observer_token"])
-    assert await replay(observer) == [], "no history yet"
+    assert await observer.replay() == [], "no history yet"
     candidate = await join(live_server, iv)
     await candidate.until("question")
     await observer.until("question")
@@ -249,7 +241,7 @@ async def test_a_stuck_observer_neither_stalls_the_session_nor_grows_memory(
     assert bus.subscribers(iv["id"]) == 0
     # A healthy observer still gets the stream (the history holds the flood, capped at its size).
     healthy = await observe(server, iv, iv["observer_token"], compression=None)
-    assert any(m["type"] == "question" for m in await replay(healthy))
+    assert any(m["type"] == "question" for m in await healthy.replay())
     await healthy.close()
     await candidate.close()
     # The stuck peer still holds its TCP connection (as a real one would until keep-alive gives up); uvicorn

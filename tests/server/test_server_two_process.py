@@ -101,13 +101,18 @@ def answer(clips: list[dict[str, Any]], question: dict[str, Any]) -> str:
     return next(str(c["text"]) for c in clips if all(c.get(k) == v for k, v in want.items()))
 
 
-async def collect(url: str, into: list[dict[str, Any]], stop: asyncio.Event) -> None:
+async def collect(url: str, into: list[dict[str, Any]], following: asyncio.Event) -> None:
+    """What an observer gets, up to the interview's `closed`; `following` is set once its history is sent."""
     async with websockets.connect(url, max_size=2**22) as ws:
-        while not stop.is_set():
-            try:
-                into.append(json.loads(await asyncio.wait_for(ws.recv(), 0.2)))
-            except TimeoutError:
+        await ws.send(json.dumps({"type": "ping"}))  # answered only after the history: the seam
+        while True:
+            message = json.loads(await asyncio.wait_for(ws.recv(), 60))
+            if message["type"] == "pong":
+                following.set()
                 continue
+            into.append(message)
+            if message["type"] == "closed":
+                return
 
 
 async def test_observers_on_another_process_follow_a_whole_interview_exactly(
@@ -122,9 +127,8 @@ async def test_observers_on_another_process_follow_a_whole_interview_exactly(
 
     early: list[dict[str, Any]] = []
     late: list[dict[str, Any]] = []
-    stop = asyncio.Event()
-    early_task = asyncio.create_task(collect(observe, early, stop))  # watching before the candidate arrives
-    await asyncio.sleep(0.3)
+    early_task = asyncio.create_task(collect(observe, early, early_following := asyncio.Event()))
+    await asyncio.wait_for(early_following.wait(), 30)  # watching before the candidate arrives
     candidate = await Stream.open(f"{ws_a}/v1/interviews/{iv['id']}/stream?token={iv['candidate_token']}")
     await candidate.send({"type": "hello", "mode": "text"})
     late_task = None
@@ -135,12 +139,10 @@ async def test_observers_on_another_process_follow_a_whole_interview_exactly(
             await candidate.send({"type": "answer", "text": answer(clips, m)})
             answered += 1
             if answered == 2:  # a second observer joins midway, on process B too: history, then live
-                late_task = asyncio.create_task(collect(observe, late, stop))
+                late_task = asyncio.create_task(collect(observe, late, asyncio.Event()))
         elif m["type"] == "closed":
             break
-    await asyncio.sleep(1.0)
-    stop.set()
-    await asyncio.gather(early_task, *([late_task] if late_task else []))
+    await asyncio.wait_for(asyncio.gather(early_task, *([late_task] if late_task else [])), 60)
 
     candidate_events = [m for m in candidate.received if m.get("seq")]
     for seen in (early, late):
@@ -166,7 +168,8 @@ async def test_a_comment_made_on_one_process_reaches_observers_on_the_other(
     url = "{}/v1/interviews/{}/observe?token={}"
     on_a = Stream(await websockets.connect(url.format(base_a.replace("http", "ws", 1), iv["id"], iv["observer_token"])))
     on_b = Stream(await websockets.connect(url.format(base_b.replace("http", "ws", 1), iv["id"], "two-process-key")))
-    await asyncio.sleep(0.5)  # both subscribed before the comment
+    for observer in (on_a, on_b):
+        await observer.replay()  # following live before the comment is made
     await on_b.send({"type": "comment", "text": "Watching from B."})
     for observer in (on_a, on_b):
         got = await observer.until("comment", 5)
