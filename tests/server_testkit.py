@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import wave
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,15 +42,25 @@ class Api:
         assert iv.status_code == 201, iv.text
         return iv.json()  # type: ignore[no-any-return]
 
-    async def settled(self, interview_id: str, seconds: float = 30) -> dict[str, Any]:
-        """The interview once it is no longer live (completed or abandoned): polled, not slept on."""
+    async def poll(
+        self, path: str, ready: Callable[[dict[str, Any]], bool], seconds: float = 120
+    ) -> dict[str, Any]:
+        """GET `path` until its body is `ready` (or `seconds` pass: the caller's assertion then says what is not).
+
+        Work the server finishes after the connection ends (a turn, the grace period, a recording's file) takes
+        as long as the machine needs: wait for it, not for a fixed time.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
         while True:
-            body: dict[str, Any] = (await self.get(f"/v1/interviews/{interview_id}")).json()
-            if body["status"] not in ("scheduled", "live") or loop.time() > deadline:
+            body: dict[str, Any] = (await self.get(path)).json()
+            if ready(body) or loop.time() > deadline:
                 return body
             await asyncio.sleep(0.1)
+
+    async def settled(self, interview_id: str) -> dict[str, Any]:
+        """The interview once it is no longer live (completed or abandoned)."""
+        return await self.poll(f"/v1/interviews/{interview_id}", lambda b: b["status"] not in ("scheduled", "live"))
 
 
 class Stream:
