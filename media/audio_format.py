@@ -1,7 +1,7 @@
-"""What audio a client may send (PROTOCOL.md §2: pcm_s16le, 8–48 kHz, mono/stereo) and checks of each frame.
+"""The PCM audio media decodes (pcm_s16le, 8–48 kHz, mono/stereo) and the check that a chunk is whole samples.
 
-Both errors are ValueErrors with a message a person can act on; the transport maps them to `unsupported_audio`
-and `bad_message` / `too_large` errors without ending the session.
+Chunks may be of any length: how long a client's frames must be is the transport's rule, not media's. Both
+errors are ValueErrors with a message a person can act on.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 SUPPORTED_ENCODINGS = ("pcm_s16le",)
 MIN_RATE, MAX_RATE = 8000, 48000
-MIN_FRAME_S, MAX_FRAME_S = 0.010, 0.500
 _SAMPLE_BYTES = 2
 
 
@@ -19,7 +18,7 @@ class UnsupportedAudio(ValueError):
 
 
 class FrameError(ValueError):
-    """One binary frame is malformed (not whole samples, empty, or outside 10–500 ms); the stream goes on."""
+    """A chunk of PCM is not a whole number of samples; the stream goes on."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,23 +52,11 @@ class AudioFormat:
         return _SAMPLE_BYTES * self.channels
 
     def check_frame(self, pcm: bytes) -> int:
-        """Returns the number of sample instants in `pcm`, or raises FrameError saying what is wrong with
-        it.
-        """
+        """Returns the number of sample instants in `pcm` (any number, 0 included), or raises FrameError."""
         n = len(pcm)
-        if n == 0:
-            raise FrameError("empty audio frame; send 10–500 ms of PCM per binary frame")
         if n % self.bytes_per_frame:
             raise FrameError(
                 f"audio frame of {n} bytes is not a whole number of {self.channels}-channel 16-bit samples "
                 f"({self.bytes_per_frame} bytes each)"
             )
-        samples = n // self.bytes_per_frame
-        seconds = samples / self.sample_rate
-        # A small tolerance so that e.g. 441 samples at 44.1 kHz (exactly 10 ms) is never rejected by
-        # rounding.
-        if seconds < MIN_FRAME_S - 1e-9:
-            raise FrameError(f"audio frame of {seconds * 1000:.1f} ms is too short; send 10–500 ms per frame")
-        if seconds > MAX_FRAME_S + 1e-9:
-            raise FrameError(f"audio frame of {seconds * 1000:.0f} ms is too long; send 10–500 ms per frame")
-        return samples
+        return n // self.bytes_per_frame

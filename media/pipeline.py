@@ -137,10 +137,11 @@ class AudioPipeline:
         return self._windows_done * WINDOW_S
 
     async def push(self, pcm: bytes) -> None:
-        """Takes one client frame. Raises FrameError (bad frame; the stream goes on) or PipelineClosed."""
+        """Takes PCM of any length. Raises FrameError (not whole samples; the stream goes on) or PipelineClosed."""
         if self._closed:
             raise PipelineClosed("the audio stream is closed")
-        self.fmt.check_frame(pcm)
+        if not self.fmt.check_frame(pcm):
+            return
         async with self._lock:
             await self._feed(self._resampler.process(pcm))
 

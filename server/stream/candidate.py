@@ -17,13 +17,14 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath, FromQuery
 
 from dialogue.session import AnswerFinished, CandidateEnded, RepeatAsked, RephraseAsked, SessionEvent
-from media import FrameError, UnsupportedAudio
+from media import UnsupportedAudio
 from server.auth import token_matches
 from server.db.status import ENDED
 from server.db.store import Store
 from server.db.tables import InterviewRow
 from server.runtime import Runtime
 from server.settings import Settings
+from server.stream.frames import BadFrame, accept_frame
 from server.stream.live import LiveInterview, SessionClosed
 from server.stream.messages import (
     AnswerMsg,
@@ -256,9 +257,10 @@ class CandidateStream:
             )
             return
         try:
-            await self.voice.push(frame)
-        except FrameError as exc:
-            await self.conn.error("too_large" if self.voice.too_large(frame) else "bad_message", str(exc))
+            if accept_frame(self.voice.pipeline.fmt, frame):
+                await self.voice.push(frame)
+        except BadFrame as exc:
+            await self.conn.error(exc.code, str(exc))
 
     async def _dispatch(self, message: Any) -> None:
         match message:

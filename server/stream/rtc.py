@@ -31,7 +31,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK
 from msgspec import Struct
 
-from media import FrameError, PipelineClosed
+from media import PipelineClosed
 from server.auth import token_matches
 from server.db.status import ENDED
 from server.db.store import Store
@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 
 EVENTS_LABEL = "events"
 MAX_SDP_CHARS = 100_000  # a real offer is a few kB; anything near this is not one
-PUSH_S = 0.02  # audio goes to the pipeline in 20 ms pieces, like a WebSocket client's frames
 CLOSE_FLUSH_S = 1.0  # how long `closed` may take to leave the data channel before the peer is torn down
 
 
@@ -156,8 +155,6 @@ class RtcPeer:
     async def _pump_audio(self, track: MediaStreamTrack) -> None:
         """Decoded frames (48 kHz Opus from a browser) → 16 kHz mono PCM → the connection's voice pipeline."""
         resampler = av.AudioResampler(format="s16", layout="mono", rate=TRACK_AUDIO.sample_rate)
-        piece = int(PUSH_S * TRACK_AUDIO.sample_rate) * 2
-        pending = b""
         while not self.closed:
             try:
                 frame = await track.recv()
@@ -169,13 +166,11 @@ class RtcPeer:
                 continue  # before the hello (or in text mode) the microphone has no one to talk to
             if not isinstance(frame, av.AudioFrame):
                 continue
+            # The pipeline takes PCM of any length: each resampled frame goes in as it comes.
             for out in resampler.resample(frame):
-                pending += bytes(out.planes[0])[: out.samples * 2]
-            while len(pending) >= piece:
-                chunk, pending = pending[:piece], pending[piece:]
                 try:
-                    await voice.push(chunk)
-                except (FrameError, PipelineClosed) as exc:
+                    await voice.push(bytes(out.planes[0])[: out.samples * 2])
+                except PipelineClosed as exc:
                     log.debug("interview %s: audio not taken: %s", self.row.id, exc)
 
     async def _pump_video(self, track: MediaStreamTrack) -> None:

@@ -21,7 +21,6 @@ from media import (
     TranscriptPartial,
     TurnEnded,
 )
-from media.audio_format import MIN_FRAME_S
 from server.runtime import Runtime
 from server.stream.live import LiveInterview
 from server.stream.messages import AudioSpec, SpeechStartedOut, SpeechStoppedOut, TranscriptOut, TurnEndOut
@@ -60,21 +59,12 @@ class VoiceChannel:
         pipeline = AudioPipeline(runtime.asr, runtime.vad, live.plan.language, audio_format(spec))
         return cls(live, pipeline, on_answer)
 
-    def too_large(self, frame: bytes) -> bool:
-        return len(frame) > self.pipeline.fmt.bytes_per_frame * self.pipeline.fmt.sample_rate // 2
-
-    def too_short_tail(self, frame: bytes) -> bool:
-        """A whole-sample frame under 10 ms: what a client sends when a recording ends mid-frame."""
-        fmt = self.pipeline.fmt
-        samples, rest = divmod(len(frame), fmt.bytes_per_frame)
-        return 0 < samples < MIN_FRAME_S * fmt.sample_rate and rest == 0
-
     async def push(self, frame: bytes) -> None:
-        """Raises FrameError for a bad frame; returns once the audio is accounted for (back-pressure)."""
+        """Takes whole-sample PCM of any length (FrameError otherwise); returns once the audio is accounted for
+        (back-pressure).
+        """
         if self._finished:
             return
-        if self.too_short_tail(frame):
-            return  # under 10 ms of audio: not worth an error to a client whose recording just ended
         await self.pipeline.push(frame)
         fmt = self.pipeline.fmt
         if self.on_audio is not None:
