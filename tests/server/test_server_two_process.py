@@ -115,6 +115,7 @@ async def collect(url: str, into: list[dict[str, Any]], following: asyncio.Event
                 return
 
 
+@pytest.mark.timeout(300)  # among the slowest real-model tests: see timeout in pyproject.toml
 async def test_observers_on_another_process_follow_a_whole_interview_exactly(
     two_servers: tuple[str, str], fixtures_dir: Path
 ) -> None:
