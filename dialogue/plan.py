@@ -26,6 +26,7 @@ class PlanError(ValueError):
 class Dimension:
     name: str
     weight: float
+    reason: str = ""  # one line on why it matters for the role, shown to HR
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,12 +34,14 @@ class PlannedQuestion:
     id: str
     text: str
     dimension: str
+    source_span: str = ""  # a résumé probe's words from the résumé it asks about (dialogue.resume_probes)
 
 
 @dataclass(frozen=True, slots=True)
 class DimensionSpec:
     name: str
     weight: float
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +92,7 @@ def _validated_dimensions(specs: tuple[DimensionSpec, ...]) -> tuple[Dimension, 
     total = sum(s.weight for s in specs)
     if abs(total - 1.0) > WEIGHT_TOLERANCE:
         raise PlanError(f"dimension weights must sum to 1, they sum to {total:.4g}")
-    return tuple(Dimension(n, s.weight / total) for n, s in zip(names, specs, strict=True))
+    return tuple(Dimension(n, s.weight / total, s.reason.strip()) for n, s in zip(names, specs, strict=True))
 
 
 def _derived_dimensions(requirements: tuple[str, ...], language: Language) -> tuple[Dimension, ...]:
