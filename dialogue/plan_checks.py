@@ -15,7 +15,7 @@ from dialogue.language import Language, content_units, han_chars, length_units, 
 # left out of the patterns on purpose.
 _PROTECTED: dict[Language, tuple[tuple[str, re.Pattern[str]], ...]] = {
     "en": (
-        ("age", re.compile(r"\bhow old\b|\byour age\b|\b(year|date) of birth\b|\bborn\b|\bbirthday\b")),
+        ("age", re.compile(r"\bhow old\b|\bage\b|\b(year|date) of birth\b|\bborn\b|\bbirthday\b")),
         (
             "family",
             re.compile(

@@ -33,6 +33,8 @@ _CAPS: dict[Language, dict[str, int]] = {
     "en": {"name": 32, "reason": 110, "question": 220},
     "zh": {"name": 12, "reason": 50, "question": 90},
 }
+# The packaged model that drafts plans: chosen by bench/plan.py (see the README).
+PLAN_MODEL_NAME = "qwen2.5-coder-1.5b-instruct"
 PLAN_MAX_TOKENS = 1400
 QUESTION_MAX_TOKENS = 160
 
