@@ -31,10 +31,9 @@ from server.ratelimit import (
 )
 from server.runtime import Runtime
 from server.settings import Settings
-from server.stream.candidate import candidate_stream
-from server.stream.observer import observer_stream
+from server.stream.endpoints import candidate_stream, observer_stream, rtc_offer
 from server.stream.registry import LiveInterviews
-from server.stream.rtc import media_lifespan, provide_recordings, provide_rtc_peers, rtc_offer
+from server.stream.rtc import media_lifespan, provide_recordings, provide_rtc_peers
 from server.web import web_handlers
 
 log = logging.getLogger(__name__)

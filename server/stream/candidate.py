@@ -1,4 +1,5 @@
-"""The candidate stream (PROTOCOL.md section 2): hello, then typed answers or audio, questions back.
+"""The candidate's side of the stream (PROTOCOL.md sections 2 and 4) over any connection: the hello handshake, the
+receive loop that feeds the live interview, and `join_interview`, one connection's life in an interview.
 
 Every frame, valid or not, gets a clear answer; nothing a client sends ends the session unless `closed` follows.
 """
@@ -6,21 +7,11 @@ Every frame, valid or not, gets a clear answer; nothing a client sends ends the 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Callable
 from typing import Any
-
-from litestar import WebSocket, websocket
-from litestar.di import NamedDependency
-from litestar.exceptions import WebSocketDisconnect
-from litestar.params import FromPath, FromQuery
 
 from dialogue.session import AnswerFinished, CandidateEnded, RepeatAsked, RephraseAsked, SessionEvent
 from media import UnsupportedAudio
-from server.auth import token_matches
-from server.db.status import ENDED
-from server.db.store import Store
 from server.db.tables import InterviewRow
 from server.runtime import Runtime
 from server.settings import Settings
@@ -30,11 +21,8 @@ from server.stream.messages import (
     AnswerMsg,
     AudioSpec,
     BadMessage,
-    ClosedOut,
     End,
-    ErrorOut,
     Hello,
-    Out,
     Ping,
     Pong,
     Ready,
@@ -42,94 +30,17 @@ from server.stream.messages import (
     Rephrase,
     TurnEndOut,
     decode_candidate,
-    encode,
 )
 from server.stream.recording import Recordings, SessionRecording
 from server.stream.registry import LiveInterviews
+from server.stream.transport import Connection, LinkClosed
 from server.stream.voice import VoiceChannel, audio_format
 
 log = logging.getLogger(__name__)
 
-CLOSE_NORMAL = 1000
 # What the WebRTC transport makes of any received audio track (it resamples with PyAV) before the pipeline.
 TRACK_AUDIO = AudioSpec(encoding="pcm_s16le", sample_rate=16000, channels=1)
 _NO_ASR = 'this server was started without speech recognition (SHANMIAN_VOICE=0); use mode "text"'
-
-
-class LinkClosed(Exception):
-    """The candidate's transport went away (socket closed, peer gone)."""
-
-
-class CandidateTransport:
-    """What the message protocol needs of a transport (WebSocket or WebRTC data channel); sends never raise."""
-
-    def __init__(self) -> None:
-        self.open = True
-        self.clock: Callable[[], float] | None = None  # the session's, once the candidate is in one
-
-    async def receive(self) -> str | bytes:
-        """The next frame; raises LinkClosed when the transport is gone."""
-        raise NotImplementedError
-
-    async def send_raw(self, data: str) -> None:
-        raise NotImplementedError
-
-    async def close_raw(self, reason: str) -> None:
-        raise NotImplementedError
-
-    async def send_text(self, data: str) -> None:
-        if self.open:
-            await self.send_raw(data)
-
-    async def send(self, message: Out) -> None:
-        if self.clock is not None and not message.t:
-            message.t = self.clock()
-        await self.send_text(encode(message))
-
-    async def error(self, code: str, message: str) -> None:
-        await self.send(ErrorOut(code=code, message=message))
-
-    async def close(self, reason: str, *, announce: bool = True) -> None:
-        """Close with `closed` first, as the protocol promises (unless the session already said it)."""
-        if not self.open:
-            return
-        if announce:
-            with contextlib.suppress(Exception):
-                await self.send(ClosedOut(reason=reason))
-        self.open = False
-        with contextlib.suppress(Exception):
-            await self.close_raw(reason)
-
-    async def fail(self, code: str, message: str) -> None:
-        with contextlib.suppress(Exception):
-            await self.error(code, message)
-        await self.close(code)
-
-
-class CandidateSocket(CandidateTransport):
-    """A WebSocket as a CandidateLink."""
-
-    def __init__(self, socket: WebSocket[Any, Any, Any]) -> None:
-        super().__init__()
-        self.socket = socket
-
-    async def receive(self) -> str | bytes:
-        try:
-            event: Any = await self.socket.receive()
-        except WebSocketDisconnect:
-            raise LinkClosed("disconnected") from None
-        if event["type"] == "websocket.disconnect":
-            raise LinkClosed("disconnected")
-        data = event.get("bytes")
-        if data is not None:
-            return bytes(data)
-        return str(event.get("text") or "")
-
-    async def send_raw(self, data: str) -> None:
-        await self.socket.send_text(data)
-
-    async def close_raw(self, reason: str) -> None:
-        await self.socket.close(code=CLOSE_NORMAL, reason=reason[:120])
 
 
 class CandidateStream:
@@ -140,7 +51,7 @@ class CandidateStream:
 
     def __init__(
         self,
-        conn: CandidateTransport,
+        conn: Connection,
         settings: Settings,
         runtime: Runtime,
         recordings: Recordings | None = None,
@@ -309,33 +220,6 @@ class CandidateStream:
 
 def message_type(message: Any) -> str:
     return str(type(message).__struct_config__.tag)
-
-
-@websocket("/v1/interviews/{interview_id:str}/stream")
-async def candidate_stream(
-    socket: WebSocket[Any, Any, Any],
-    interview_id: FromPath[str],
-    store: NamedDependency[Store],
-    live_interviews: NamedDependency[LiveInterviews],
-    runtime: NamedDependency[Runtime],
-    settings: NamedDependency[Settings],
-    recordings: NamedDependency[Recordings],
-    token: FromQuery[str | None] = None,
-) -> None:
-    await socket.accept()
-    conn = CandidateSocket(socket)
-    row = await store.interview(interview_id)
-    if row is None:
-        await conn.fail("not_found", f"no interview with id {interview_id!r}")
-        return
-    if not token_matches(row.candidate_token, token):
-        await conn.fail("unauthorized", "the token is missing or not this interview's candidate token")
-        return
-    if row.status in ENDED:
-        await conn.fail("session_closed", f"this interview is {row.status}; it cannot be joined again")
-        return
-    stream = CandidateStream(conn, settings, runtime, recordings)
-    await join_interview(stream, row, live_interviews)
 
 
 async def join_interview(stream: CandidateStream, row: InterviewRow, live_interviews: LiveInterviews) -> None:

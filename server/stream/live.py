@@ -12,7 +12,6 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import Protocol
 
 from litestar.channels import ChannelsPlugin
 
@@ -38,16 +37,9 @@ from server.stream.messages import (
     ReportOut,
     encode,
 )
+from server.stream.transport import Connection, LinkClosed
 
 log = logging.getLogger(__name__)
-
-
-class CandidateLink(Protocol):
-    """The transport a candidate is attached by (WebSocket or WebRTC data channel)."""
-
-    async def send_text(self, data: str) -> None: ...
-
-    async def close(self, reason: str) -> None: ...
 
 
 class SessionClosed(RuntimeError):
@@ -77,9 +69,9 @@ class LiveInterview:
         self._seq = 0
         self._lock = asyncio.Lock()
         self._grace: asyncio.Task[None] | None = None
-        self.link: CandidateLink | None = None
+        self.link: Connection | None = None
         self.last_question: QuestionOut | None = None
-        self._question_sent_on: CandidateLink | None = None  # the connection last_question was sent to
+        self._question_sent_on: Connection | None = None  # the connection last_question was sent to
         self.started = False
         self.finished = False
         # Remarks the transport adds to the report (e.g. "not recorded: no consent"); scoring knows nothing of them.
@@ -98,6 +90,8 @@ class LiveInterview:
         if to_candidate and self.link is not None:
             try:
                 await self.link.send_text(data)
+            except LinkClosed:
+                pass  # the candidate just went: the connection's end detaches it, and the session goes on
             except Exception as exc:  # a dead socket is the transport's to notice; the session goes on
                 log.info("interview %s: could not send to the candidate: %s", self.interview_id, exc)
         if to_observers:
@@ -105,7 +99,7 @@ class LiveInterview:
 
     # --- the candidate's connection --------------------------------------------------------------------
 
-    async def attach(self, link: CandidateLink) -> bool:
+    async def attach(self, link: Connection) -> bool:
         """Attach a candidate connection; an older one is closed. Returns True when resuming a started session."""
         if self._grace is not None:
             self._grace.cancel()
@@ -117,7 +111,7 @@ class LiveInterview:
         await self.emit(CandidateJoined(), to_candidate=False)
         return self.started
 
-    async def detach(self, link: CandidateLink) -> None:
+    async def detach(self, link: Connection) -> None:
         if self.link is not link:
             return
         self.link = None

@@ -10,93 +10,37 @@ import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime
-from typing import Any
 
 import msgspec
-from litestar import WebSocket, websocket
 from litestar.channels import Subscriber
-from litestar.di import NamedDependency
-from litestar.exceptions import WebSocketDisconnect
-from litestar.params import FromPath, FromQuery
 
-from server.auth import bearer_key, is_hr_key, token_matches
+from server.auth import is_hr_key, token_matches
 from server.bus import Bus, BusUnavailable, channel_name
 from server.db.store import Store
 from server.db.tables import InterviewRow
 from server.settings import Settings
 from server.stream.messages import (
     BadMessage,
-    ClosedOut,
     CommentMsg,
     CommentOut,
-    ErrorOut,
     EventHead,
-    Out,
     Ping,
     Pong,
     decode_observer,
     encode,
 )
 from server.stream.registry import LiveInterviews
+from server.stream.transport import CLOSE_POLICY, Connection, LinkClosed
 
 log = logging.getLogger(__name__)
 
-CLOSE_NORMAL = 1000
-CLOSE_POLICY = 1008
 _head = msgspec.json.Decoder(EventHead)
-
-
-class ObserverGone(Exception):
-    """The observer's socket is closed or accepted nothing within the send timeout."""
-
-
-class ObserverSocket:
-    """A WebSocket whose every send is bounded in time: a peer that stops reading cannot hold a sender forever."""
-
-    def __init__(self, socket: WebSocket[Any, Any, Any], send_timeout_s: float) -> None:
-        self.socket = socket
-        self.send_timeout_s = send_timeout_s
-        self.open = True
-
-    async def send_text(self, data: str) -> None:
-        if not self.open:
-            raise ObserverGone("the socket is closed")
-        try:
-            async with asyncio.timeout(self.send_timeout_s):
-                await self.socket.send_text(data)
-        except TimeoutError:
-            self.open = False
-            raise ObserverGone(f"nothing was accepted for {self.send_timeout_s:.0f} s") from None
-        except Exception as exc:
-            self.open = False
-            raise ObserverGone(str(exc)) from exc
-
-    async def send(self, message: Out) -> None:
-        await self.send_text(encode(message))
-
-    async def error(self, code: str, message: str) -> None:
-        await self.send(ErrorOut(code=code, message=message))
-
-    async def close(self, reason: str, code: int = CLOSE_NORMAL) -> None:
-        if self.open:
-            with contextlib.suppress(ObserverGone):
-                await self.send(ClosedOut(reason=reason))
-        self.open = False
-        # A peer that reads nothing would also never take the close frame; returning lets the server drop it.
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(1.0):
-                await self.socket.close(code=code, reason=reason[:120])
-
-    async def fail(self, code: str, message: str) -> None:
-        with contextlib.suppress(ObserverGone):
-            await self.error(code, message)
-        await self.close(code, CLOSE_POLICY)
 
 
 class ObserverFeed:
     """Delivers an interview's events to one observer: history, then live, each event once, in `seq` order."""
 
-    def __init__(self, conn: ObserverSocket, bus: Bus, interview_id: str) -> None:
+    def __init__(self, conn: Connection, bus: Bus, interview_id: str) -> None:
         self.conn = conn
         self.bus = bus
         self.interview_id = interview_id
@@ -145,7 +89,7 @@ class ObserverFeed:
                 self.sent += 1
 
 
-def _observer_author(row: InterviewRow, settings: Settings, token: str | None) -> str | None:
+def observer_author(row: InterviewRow, settings: Settings, token: str | None) -> str | None:
     """Who is watching: "observer" by the interview's observer token, "hr" by the API key; None if neither."""
     if token_matches(row.observer_token, token):
         return "observer"
@@ -169,7 +113,7 @@ class ObserverStream:
 
     def __init__(
         self,
-        conn: ObserverSocket,
+        conn: Connection,
         row: InterviewRow,
         author: str,
         *,
@@ -187,12 +131,9 @@ class ObserverStream:
         self.settings = settings
 
     async def receive(self) -> str | None:
-        event: Any = await self.conn.socket.receive()
-        if event["type"] == "websocket.disconnect":
-            raise WebSocketDisconnect(detail="disconnected")
-        if event.get("bytes") is not None:
-            return None
-        return str(event.get("text") or "")
+        """The next text frame, or None for a binary one; LinkClosed once the observer has gone."""
+        frame = await self.conn.receive()
+        return frame if isinstance(frame, str) else None
 
     async def run(self) -> None:
         feed = ObserverFeed(self.conn, self.bus, self.row.id)
@@ -203,7 +144,7 @@ class ObserverStream:
             except BusUnavailable as exc:
                 await self.conn.fail("internal", f"live events are unavailable right now ({exc}); reconnect shortly")
                 return
-            except ObserverGone as exc:
+            except LinkClosed as exc:
                 log.info("interview %s: observer dropped during replay after %d events: %s", self.row.id, feed.sent, exc)
                 await self.conn.close("too slow: the observer stopped reading", CLOSE_POLICY)
                 return
@@ -213,11 +154,11 @@ class ObserverStream:
             done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in pending:
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, ObserverGone):
+                with contextlib.suppress(asyncio.CancelledError, LinkClosed):
                     await task
             for task in done:
                 failure = task.exception()
-                if failure is not None and not isinstance(failure, WebSocketDisconnect | ObserverGone):
+                if failure is not None and not isinstance(failure, LinkClosed):
                     raise failure
         finally:
             await self.bus.unsubscribe(self.row.id, subscriber)
@@ -229,7 +170,7 @@ class ObserverStream:
     async def _follow(self, feed: ObserverFeed, subscriber: Subscriber) -> None:
         try:
             await feed.follow(subscriber)
-        except ObserverGone as exc:
+        except LinkClosed as exc:
             log.info("interview %s: observer dropped after %d events: %s", self.row.id, feed.sent, exc)
             await self.conn.close("too slow: the observer stopped reading", CLOSE_POLICY)
 
@@ -268,33 +209,3 @@ class ObserverStream:
         )
         # Through the channel, not to sockets here: observers on every node see it, the candidate never does.
         self.bus.plugin.publish(encode(comment).encode(), channel_name(self.row.id))
-
-
-@websocket("/v1/interviews/{interview_id:str}/observe")
-async def observer_stream(
-    socket: WebSocket[Any, Any, Any],
-    interview_id: FromPath[str],
-    store: NamedDependency[Store],
-    bus: NamedDependency[Bus],
-    live_interviews: NamedDependency[LiveInterviews],
-    settings: NamedDependency[Settings],
-    token: FromQuery[str | None] = None,
-) -> None:
-    await socket.accept()
-    conn = ObserverSocket(socket, settings.observer_send_timeout_s)
-    row = await store.interview(interview_id)
-    if row is None:
-        await conn.fail("not_found", f"no interview with id {interview_id!r}")
-        return
-    author = _observer_author(row, settings, token or bearer_key(socket))
-    if author is None:
-        await conn.fail(
-            "unauthorized", "observe with ?token=<observer_token> of this interview or the HR API key (bearer or ?token=)"
-        )
-        return
-    stream = ObserverStream(
-        conn, row, author, store=store, bus=bus, live_interviews=live_interviews, settings=settings
-    )
-    with contextlib.suppress(WebSocketDisconnect):
-        await stream.run()
-    conn.open = False

@@ -1,7 +1,8 @@
-"""WebRTC for candidates (PROTOCOL.md section 4): `POST /v1/interviews/{id}/rtc/offer` and the aiortc peer behind it.
+"""WebRTC for candidates (PROTOCOL.md section 4): the aiortc peer behind `POST /v1/interviews/{id}/rtc/offer`.
 
-The `events` data channel speaks the candidate stream's messages through the same CandidateStream as the WebSocket;
-the audio track is resampled into its voice pipeline; a video track is recorded in video mode and ignored otherwise.
+The `events` data channel is a stream `Transport`, so the candidate's messages go through the same CandidateStream
+as over a WebSocket; the audio track is resampled into its voice pipeline; a video track is recorded in video
+mode and ignored otherwise.
 """
 
 from __future__ import annotations
@@ -24,24 +25,19 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.mediastreams import MediaStreamError
-from litestar import Litestar, post
+from litestar import Litestar
 from litestar.datastructures import State
-from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody
-from litestar.status_codes import HTTP_200_OK
 from msgspec import Struct
 
 from media import PipelineClosed
-from server.auth import token_matches
-from server.db.status import ENDED
-from server.db.store import Store
 from server.db.tables import InterviewRow
-from server.errors import ApiError, bad_request, conflict, not_found
+from server.errors import bad_request
 from server.runtime import Runtime
 from server.settings import Settings
-from server.stream.candidate import TRACK_AUDIO, CandidateStream, CandidateTransport, LinkClosed, join_interview
+from server.stream.candidate import TRACK_AUDIO, CandidateStream, join_interview
 from server.stream.recording import Recordings
 from server.stream.registry import LiveInterviews
+from server.stream.transport import Connection, LinkClosed
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +51,10 @@ class SessionDescription(Struct):
     type: Literal["offer"]
 
 
-class DataChannelLink(CandidateTransport):
-    """The `events` data channel as a candidate transport; any other end of the peer ends it too."""
+class DataChannelTransport:
+    """The `events` data channel as a stream transport; any other end of the peer ends it too."""
 
     def __init__(self, peer: RtcPeer) -> None:
-        super().__init__()
         self.peer = peer
         self.channel: RTCDataChannel | None = None
         self.inbox: asyncio.Queue[str | bytes | None] = asyncio.Queue()
@@ -76,11 +71,12 @@ class DataChannelLink(CandidateTransport):
             raise LinkClosed("the WebRTC peer is gone")
         return frame
 
-    async def send_raw(self, data: str) -> None:
+    async def send_text(self, data: str) -> None:
+        # A channel not open (yet, or any more) drops the frame, as the peer's own end would.
         if self.channel is not None and self.channel.readyState == "open":
             self.channel.send(data)
 
-    async def close_raw(self, reason: str) -> None:
+    async def close(self, code: int, reason: str) -> None:
         # `closed` was just queued on the channel: give SCTP a moment to deliver it before the transport goes.
         channel = self.channel
         deadline = time.monotonic() + CLOSE_FLUSH_S
@@ -110,8 +106,8 @@ class RtcPeer:
         self.pc = pc
         self.settings = settings
         self.live_interviews = live_interviews
-        self.link = DataChannelLink(self)
-        self.stream = CandidateStream(self.link, settings, runtime, recordings, track_audio=True)
+        self.link = DataChannelTransport(self)
+        self.stream = CandidateStream(Connection(self.link), settings, runtime, recordings, track_audio=True)
         self.closed = False
         self.last_media = time.monotonic()
         self._on_closed = on_closed
@@ -266,56 +262,6 @@ async def answer_offer(pc: RTCPeerConnection, offer: SessionDescription) -> RTCS
     except Exception as exc:
         raise bad_request(f"no answer can be made to this offer: {exc or type(exc).__name__}") from None
     return pc.localDescription
-
-
-@post("/v1/interviews/{interview_id:str}/rtc/offer", status_code=HTTP_200_OK, tags=["stream"])
-async def rtc_offer(
-    interview_id: FromPath[str],
-    data: JSONBody[SessionDescription],
-    store: NamedDependency[Store],
-    live_interviews: NamedDependency[LiveInterviews],
-    runtime: NamedDependency[Runtime],
-    settings: NamedDependency[Settings],
-    recordings: NamedDependency[Recordings],
-    rtc_peers: NamedDependency[RtcPeers],
-    token: FromQuery[str | None] = None,
-) -> dict[str, str]:
-    """Join an interview over WebRTC: an SDP offer (audio track, `events` data channel) in, the answer out."""
-    row = await store.interview(interview_id)
-    if row is None:
-        raise not_found("interview", interview_id)
-    if not token_matches(row.candidate_token, token):
-        raise ApiError(401, "unauthorized", "the token is missing or not this interview's candidate token")
-    if row.status in ENDED:
-        raise conflict(f"this interview is {row.status}; it cannot be joined again")
-    existing = rtc_peers.get(interview_id)
-    if existing is not None and not existing.closed:
-        raise conflict(
-            "a WebRTC peer is already connected to this interview; close it first "
-            f"(a vanished peer is let go after {settings.rtc_drop_timeout_s:.0f} s without media)"
-        )
-    pc = RTCPeerConnection(rtc_peers.configuration())
-    peer: RtcPeer | None = None
-    try:
-        peer = RtcPeer(
-            row,
-            pc,
-            settings=settings,
-            runtime=runtime,
-            recordings=recordings,
-            live_interviews=live_interviews,
-            on_closed=rtc_peers.forget,
-        )
-        rtc_peers.add(peer)
-        answer = await answer_offer(pc, data)
-        peer.last_media = time.monotonic()  # the drop watch starts once the answer is out, not while ICE gathered
-    except BaseException:
-        if peer is not None:
-            await peer.close("the offer was refused")
-        else:
-            await pc.close()
-        raise
-    return {"sdp": answer.sdp, "type": answer.type}
 
 
 @asynccontextmanager

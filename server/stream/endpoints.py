@@ -1,0 +1,139 @@
+"""The stream endpoints: who may connect to an interview, and over what; then the connection is handed to its stream.
+
+The candidate's WebSocket (PROTOCOL.md section 2), the observer's WebSocket (section 3) and the candidate's WebRTC
+offer (section 4). Each checks the interview and the token, and says what is wrong in the protocol's own terms.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Any
+
+from aiortc import RTCPeerConnection
+from litestar import WebSocket, post, websocket
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.status_codes import HTTP_200_OK
+
+from server.auth import bearer_key, token_matches
+from server.bus import Bus
+from server.db.status import ENDED
+from server.db.store import Store
+from server.errors import ApiError, conflict, not_found
+from server.runtime import Runtime
+from server.settings import Settings
+from server.stream.candidate import CandidateStream, join_interview
+from server.stream.observer import ObserverStream, observer_author
+from server.stream.recording import Recordings
+from server.stream.registry import LiveInterviews
+from server.stream.rtc import RtcPeer, RtcPeers, SessionDescription, answer_offer
+from server.stream.transport import CLOSE_POLICY, Connection, LinkClosed
+from server.stream.websocket import WebSocketTransport
+
+
+@websocket("/v1/interviews/{interview_id:str}/stream")
+async def candidate_stream(
+    socket: WebSocket[Any, Any, Any],
+    interview_id: FromPath[str],
+    store: NamedDependency[Store],
+    live_interviews: NamedDependency[LiveInterviews],
+    runtime: NamedDependency[Runtime],
+    settings: NamedDependency[Settings],
+    recordings: NamedDependency[Recordings],
+    token: FromQuery[str | None] = None,
+) -> None:
+    await socket.accept()
+    conn = Connection(WebSocketTransport(socket))
+    row = await store.interview(interview_id)
+    if row is None:
+        await conn.fail("not_found", f"no interview with id {interview_id!r}")
+        return
+    if not token_matches(row.candidate_token, token):
+        await conn.fail("unauthorized", "the token is missing or not this interview's candidate token")
+        return
+    if row.status in ENDED:
+        await conn.fail("session_closed", f"this interview is {row.status}; it cannot be joined again")
+        return
+    stream = CandidateStream(conn, settings, runtime, recordings)
+    await join_interview(stream, row, live_interviews)
+
+
+@websocket("/v1/interviews/{interview_id:str}/observe")
+async def observer_stream(
+    socket: WebSocket[Any, Any, Any],
+    interview_id: FromPath[str],
+    store: NamedDependency[Store],
+    bus: NamedDependency[Bus],
+    live_interviews: NamedDependency[LiveInterviews],
+    settings: NamedDependency[Settings],
+    token: FromQuery[str | None] = None,
+) -> None:
+    await socket.accept()
+    conn = Connection(WebSocketTransport(socket, send_timeout_s=settings.observer_send_timeout_s))
+    row = await store.interview(interview_id)
+    if row is None:
+        await conn.fail("not_found", f"no interview with id {interview_id!r}", CLOSE_POLICY)
+        return
+    author = observer_author(row, settings, token or bearer_key(socket))
+    if author is None:
+        await conn.fail(
+            "unauthorized",
+            "observe with ?token=<observer_token> of this interview or the HR API key (bearer or ?token=)",
+            CLOSE_POLICY,
+        )
+        return
+    stream = ObserverStream(conn, row, author, store=store, bus=bus, live_interviews=live_interviews, settings=settings)
+    with contextlib.suppress(LinkClosed):
+        await stream.run()
+    conn.open = False
+
+
+@post("/v1/interviews/{interview_id:str}/rtc/offer", status_code=HTTP_200_OK, tags=["stream"])
+async def rtc_offer(
+    interview_id: FromPath[str],
+    data: JSONBody[SessionDescription],
+    store: NamedDependency[Store],
+    live_interviews: NamedDependency[LiveInterviews],
+    runtime: NamedDependency[Runtime],
+    settings: NamedDependency[Settings],
+    recordings: NamedDependency[Recordings],
+    rtc_peers: NamedDependency[RtcPeers],
+    token: FromQuery[str | None] = None,
+) -> dict[str, str]:
+    """Join an interview over WebRTC: an SDP offer (audio track, `events` data channel) in, the answer out."""
+    row = await store.interview(interview_id)
+    if row is None:
+        raise not_found("interview", interview_id)
+    if not token_matches(row.candidate_token, token):
+        raise ApiError(401, "unauthorized", "the token is missing or not this interview's candidate token")
+    if row.status in ENDED:
+        raise conflict(f"this interview is {row.status}; it cannot be joined again")
+    existing = rtc_peers.get(interview_id)
+    if existing is not None and not existing.closed:
+        raise conflict(
+            "a WebRTC peer is already connected to this interview; close it first "
+            f"(a vanished peer is let go after {settings.rtc_drop_timeout_s:.0f} s without media)"
+        )
+    pc = RTCPeerConnection(rtc_peers.configuration())
+    peer: RtcPeer | None = None
+    try:
+        peer = RtcPeer(
+            row,
+            pc,
+            settings=settings,
+            runtime=runtime,
+            recordings=recordings,
+            live_interviews=live_interviews,
+            on_closed=rtc_peers.forget,
+        )
+        rtc_peers.add(peer)
+        answer = await answer_offer(pc, data)
+        peer.last_media = time.monotonic()  # the drop watch starts once the answer is out, not while ICE gathered
+    except BaseException:
+        if peer is not None:
+            await peer.close("the offer was refused")
+        else:
+            await pc.close()
+        raise
+    return {"sdp": answer.sdp, "type": answer.type}
