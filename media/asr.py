@@ -1,15 +1,15 @@
-"""The process-wide recogniser: faster-whisper (CTranslate2) models, one bounded worker pool, priority queue.
+"""The process-wide recogniser: one bounded worker pool and a priority queue in front of the Whisper models.
 
 Every session's ASR work goes through one `ASREngine`: finals before partials, requests of the same kind and
-language batched into one encoder/decoder call, partials refused when the engine is behind.
+language batched into one encoder/decoder call (decoded by media/whisper.py), partials refused when the engine
+is behind.
 
 Why not `WhisperModel.transcribe` per request: it always pads the encoder input to a 30 s window (a fixed
 ~0.45 s here, however short the audio) and takes one audio at a time. We use the same model's feature
-extractor,
-tokenizer and CTranslate2 `Whisper` directly so that (measured on backend_en, tiny.en int8, 2 cores, one pass
-per clip) a window padded only to the audio + 0.5 s costs RTF 0.028 instead of 0.059 *and* lowers WER (0.107
-against 0.166 with 30 s padding, where tiny.en hallucinates into the silence), and so that 8 windows decode in
-one `generate` call (16 × 4 s pieces: 1.41 s one by one, 0.63 s in batches of 8).
+extractor, tokenizer and CTranslate2 `Whisper` directly so that (measured on backend_en, tiny.en int8, 2 cores,
+one pass per clip) a window padded only to the audio + 0.5 s costs RTF 0.028 instead of 0.059 *and* lowers WER
+(0.107 against 0.166 with 30 s padding, where tiny.en hallucinates into the silence), and so that 8 windows
+decode in one `generate` call (16 × 4 s pieces: 1.41 s one by one, 0.63 s in batches of 8).
 """
 
 from __future__ import annotations
@@ -19,22 +19,15 @@ import itertools
 import logging
 import threading
 import time
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from media.chinese import to_simplified
+from media.whisper import HOP, MAX_FRAMES, SAMPLE_RATE, WhisperDecoder, resolve_model_path
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
-_HOP = 160  # Whisper's feature hop: 100 frames per second
-_MAX_FRAMES = 3000  # the encoder's 30 s limit
-_MAX_LENGTH = 448  # Whisper's decoder context
 
 DEFAULT_MODELS: Mapping[str, str] = {"en": "whisper-tiny.en", "zh": "whisper-base"}
 
@@ -123,93 +116,6 @@ class EngineStats:
         return dict(vars(self))
 
 
-class _LoadedModel:
-    """One WhisperModel and what decoding needs from it; built once per language in a worker thread."""
-
-    def __init__(self, path: str, config: ASRConfig, language: str) -> None:
-        from faster_whisper import WhisperModel
-        from faster_whisper.tokenizer import Tokenizer
-
-        self.whisper = WhisperModel(
-            path,
-            device="cpu",
-            compute_type=config.compute_type,
-            cpu_threads=config.cpu_threads,
-            num_workers=config.workers,  # lets `workers` threads call generate() on it at once
-        )
-        self.ct2 = self.whisper.model
-        self.features = self.whisper.feature_extractor
-        self.n_mels = int(self.whisper.feat_kwargs.get("feature_size", 80))
-        self.tokenizer = Tokenizer(
-            self.whisper.hf_tokenizer,
-            self.ct2.is_multilingual,
-            task="transcribe",
-            language=language if self.ct2.is_multilingual else None,
-        )
-        self.suppress = _suppressed_tokens(self.tokenizer)
-
-
-def _suppressed_tokens(tokenizer: Any) -> list[int]:
-    from faster_whisper.transcribe import get_suppressed_tokens
-
-    return list(get_suppressed_tokens(tokenizer, [-1]))
-
-
-def _compression_ratio(text: str) -> float:
-    raw = text.encode("utf-8")
-    return len(raw) / max(1, len(zlib.compress(raw)))
-
-
-def collapse_repeats(text: str, language: str) -> str:
-    """Removes back-to-back repeats of a phrase (Whisper's decoding loop: "I do is... I do is... I do is").
-
-    A speaker may repeat a word or two; a run of >= 4 words (>= 5 characters in zh) said twice in a row inside
-    one short segment is nearly always the model looping, so the later copies are dropped.
-    """
-    zh = language == "zh"
-    if zh:
-        # Characters are the units; punctuation rides on the character before it so it never breaks a match.
-        units: list[str] = []
-        for ch in text:
-            if ch.isspace():
-                continue
-            if units and not ch.isalnum():
-                units[-1] += ch
-            else:
-                units.append(ch)
-    else:
-        units = text.split()
-    shortest = 5 if zh else 4
-
-    def key(u: str) -> str:
-        return "".join(ch for ch in u.lower() if ch.isalnum())
-
-    keys = [key(u) for u in units]
-    i = 0
-    while i < len(units):
-        for size in range(shortest, (len(units) - i) // 2 + 1):
-            if keys[i : i + size] == keys[i + size : i + 2 * size] and any(keys[i : i + size]):
-                del units[i + size : i + 2 * size]
-                del keys[i + size : i + 2 * size]
-                break
-        else:
-            i += 1
-    return ("" if zh else " ").join(units)
-
-
-def resolve_model_path(name_or_path: str) -> str:
-    """A manifest name ("whisper-tiny.en") resolves through `models`; anything else must be a CTranslate2
-    dir.
-    """
-    import models
-
-    if name_or_path in models.manifest():
-        return str(models.resolve(name_or_path))
-    if not Path(name_or_path).is_dir():
-        raise UnsupportedLanguage(f"ASR model {name_or_path!r} is neither a known model name nor a directory")
-    return name_or_path
-
-
 class ASREngine:
     """One per process. Thread-safe; `submit*` may be called from the event loop or any thread.
 
@@ -228,7 +134,7 @@ class ASREngine:
         self._running = 0
         self._closed = False
         self._seq = itertools.count()
-        self._models: dict[str, _LoadedModel] = {}
+        self._models: dict[str, WhisperDecoder] = {}
         self._model_locks = {lang: threading.Lock() for lang in self.config.models}
         self._executor = cf.ThreadPoolExecutor(max_workers=self.config.workers, thread_name_prefix="asr")
 
@@ -295,7 +201,7 @@ class ASREngine:
         self, audio: np.ndarray, language: str, prompt: str, *, final: bool, key: object
     ) -> cf.Future[Transcript]:
         self.check_language(language)
-        audio = np.asarray(audio, dtype=np.float32)[: _MAX_FRAMES * _HOP]
+        audio = np.asarray(audio, dtype=np.float32)[: MAX_FRAMES * HOP]
         req = _Request(audio, language, prompt, final, key, next(self._seq), time.monotonic())
         with self._lock:
             if self._closed:
@@ -350,7 +256,7 @@ class ASREngine:
             for r, t in zip(batch, results, strict=True):
                 r.future.set_result(t)
 
-    def _model(self, language: str) -> _LoadedModel:
+    def _model(self, language: str) -> WhisperDecoder:
         self.check_language(language)
         m = self._models.get(language)
         if m is None:
@@ -359,69 +265,21 @@ class ASREngine:
                 if m is None:
                     path = resolve_model_path(self.config.models[language])
                     t0 = time.monotonic()
-                    m = _LoadedModel(path, self.config, language)
+                    m = WhisperDecoder(path, self.config, language)
                     log.info("loaded ASR model for %s from %s in %.1fs", language, path, time.monotonic() - t0)
                     self._models[language] = m
         return m
 
     def _decode(self, batch: list[_Request]) -> list[Transcript]:
-        import ctranslate2
-
-        cfg = self.config
         lang = batch[0].language
         m = self._model(lang)
         t0 = time.monotonic()
-        feats = [m.features(r.audio)[:, :-1] for r in batch]  # the last frame is the extractor's padding
-        longest = max(f.shape[1] for f in feats)
-        floor = cfg.min_window_s if batch[0].final else cfg.partial_min_window_s
-        frames = max(longest + int(cfg.pad_s * 100), int(floor * 100))
-        frames = _MAX_FRAMES if cfg.full_window else min(_MAX_FRAMES, frames)
-        x = np.zeros((len(batch), m.n_mels, frames), np.float32)
-        for i, f in enumerate(feats):
-            n = min(frames, f.shape[1])
-            x[i, :, :n] = f[:, :n]
-        encoded = m.ct2.encode(ctranslate2.StorageView.from_array(x), to_cpu=False)
-        # CTranslate2 needs <|startoftranscript|> at the same position in every row of a batch: give every
-        # request the same number of previous-text tokens (the shortest; none if one of them has none).
-        previous = [self._previous_tokens(m, r.prompt) for r in batch]
-        keep = min(len(p) for p in previous)
-        prompts = [
-            list(m.whisper.get_prompt(m.tokenizer, p[len(p) - keep :] if keep else [], without_timestamps=True))
-            for p in previous
-        ]
-        audio_s = max(len(r.audio) for r in batch) / SAMPLE_RATE
-        max_new = int(16 + cfg.tokens_per_s * audio_s)
-        max_length = min(_MAX_LENGTH, max(len(p) for p in prompts) + max_new)
-        results = m.ct2.generate(
-            encoded,
-            prompts,
-            beam_size=cfg.beam_size if batch[0].final else cfg.partial_beam_size,
-            max_length=max_length,
-            return_scores=True,
-            return_no_speech_prob=True,
-            suppress_blank=True,
-            suppress_tokens=m.suppress,
-        )
-        texts = []
-        for i, res in enumerate(results):
-            text = m.tokenizer.decode(res.sequences_ids[0]).strip()
-            if text and _compression_ratio(text) > cfg.compression_ratio_threshold:
-                text = self._decode_again(m, x[i : i + 1], prompts[i], max_length) or text
-            text = collapse_repeats(text, lang)
-            texts.append(text)
+        decoded = m.decode([(r.audio, r.prompt) for r in batch], final=batch[0].final)
         compute_s = time.monotonic() - t0
-        out = []
-        for r, res, text in zip(batch, results, texts, strict=True):
-            n_tokens = max(1, len(res.sequences_ids[0]))
-            avg_logprob = float(res.scores[0]) * n_tokens / (n_tokens + 1)
-            no_speech = float(res.no_speech_prob)
-            if no_speech > cfg.no_speech_threshold and avg_logprob < cfg.logprob_threshold:
-                text = ""  # Whisper's own rule: silence or noise it would otherwise caption ("Thank you.")
-            if lang == "zh":
-                text = to_simplified(text)
-            out.append(
-                Transcript(text, lang, len(r.audio) / SAMPLE_RATE, no_speech, avg_logprob, len(batch), compute_s)
-            )
+        out = [
+            Transcript(d.text, lang, len(r.audio) / SAMPLE_RATE, d.no_speech_prob, d.avg_logprob, len(batch), compute_s)
+            for r, d in zip(batch, decoded, strict=True)
+        ]
         with self._lock:
             self.stats.batches += 1
             self.stats.busy_s += compute_s
@@ -430,22 +288,3 @@ class ASREngine:
             self.stats.finals += n_final
             self.stats.partials += len(batch) - n_final
         return out
-
-    def _decode_again(self, m: _LoadedModel, features: np.ndarray, prompt: list[int], max_length: int) -> str:
-        """A repetition loop ("the the the ..."): decode that one window again with repeated 3-grams
-        blocked.
-        """
-        import ctranslate2
-
-        encoded = m.ct2.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(features)), to_cpu=False)
-        res = m.ct2.generate(
-            encoded, [prompt], beam_size=max(2, self.config.beam_size), max_length=max_length,
-            no_repeat_ngram_size=3, suppress_blank=True, suppress_tokens=m.suppress,
-        )  # fmt: skip
-        return str(m.tokenizer.decode(res[0].sequences_ids[0]).strip())
-
-    @staticmethod
-    def _previous_tokens(m: _LoadedModel, prompt: str) -> list[int]:
-        if not prompt.strip():
-            return []
-        return list(m.tokenizer.encode(" " + prompt.strip()))[-(_MAX_LENGTH // 2 - 1) :]

@@ -22,7 +22,6 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -38,6 +37,7 @@ from media.events import (
     TurnEnded,
 )
 from media.resample import StreamResampler
+from media.segment import Segment, join_words
 from media.vad import SAMPLE_RATE, WINDOW, WINDOW_S, SileroVad
 
 log = logging.getLogger(__name__)
@@ -47,31 +47,6 @@ _PROMPT_CHARS = 200  # committed text fed back to Whisper as context; more buys 
 
 class PipelineClosed(RuntimeError):
     """push()/flush() after close()."""
-
-
-@dataclass(eq=False)
-class _Segment:
-    """A stretch of speech: open while the candidate talks, closed (audio dropped) once its final is
-    queued.
-    """
-
-    start: float
-    windows: list[np.ndarray] = field(default_factory=list)
-    probs: list[float] = field(default_factory=list)
-    speech_end: float = 0.0
-    final: cf.Future[Transcript] | None = None  # speculative while open, the final once closed
-    final_windows: int = 0  # how many windows that pass covers
-    partial: cf.Future[Transcript] | None = None
-    partial_asked_at: int = 0  # windows in the segment when a partial was last asked for
-    prev_hyp: list[str] = field(default_factory=list)
-    stable: list[str] = field(default_factory=list)  # LocalAgreement-2 prefix: agreed by two passes, never retracted
-    last_partial: str = ""
-    text: str | None = None  # the final text, once known
-    emitted: bool = False
-
-    def audio(self, upto: int | None = None) -> np.ndarray:
-        wins = self.windows if upto is None else self.windows[:upto]
-        return np.concatenate(wins) if wins else np.zeros(0, np.float32)
 
 
 class AudioPipeline:
@@ -123,9 +98,9 @@ class AudioPipeline:
         )
         self._onset = 0  # consecutive speech windows while not in a segment
         self._silence = 0  # consecutive silent windows inside the open segment
-        self._seg: _Segment | None = None
-        self._closed_segs: deque[_Segment] = deque()  # closed, final not yet emitted, in time order
-        self._turn: list[_Segment] = []  # closed segments of the turn in progress
+        self._seg: Segment | None = None
+        self._closed_segs: deque[Segment] = deque()  # closed, final not yet emitted, in time order
+        self._turn: list[Segment] = []  # closed segments of the turn in progress
         self._committed: list[str] = []  # emitted finals, for the prompt
         self._key = object()  # identifies this stream's partials to the engine
 
@@ -264,7 +239,7 @@ class AudioPipeline:
         # bridged onset keeps the same lead before its first word as an unbridged one.
         lead = max(1, self._preroll_n - self._min_speech)
         windows = [w for w, _ in history[max(0, first - lead) :]]
-        seg = _Segment(start=max(0.0, self.now - len(windows) * WINDOW_S), windows=windows)
+        seg = Segment(start=max(0.0, self.now - len(windows) * WINDOW_S), windows=windows)
         seg.probs = [1.0] * len(windows)
         seg.speech_end = self.now
         self._seg = seg
@@ -280,11 +255,11 @@ class AudioPipeline:
             else "".join(self._committed)[-_PROMPT_CHARS // 2 :]
         )
 
-    def _submit_final(self, seg: _Segment) -> None:
+    def _submit_final(self, seg: Segment) -> None:
         seg.final = self.engine.submit(seg.audio(), self.language, self._prompt(), key=self._key)
         seg.final_windows = len(seg.windows)
 
-    def _close_segment(self, seg: _Segment, *, stopped: bool) -> None:
+    def _close_segment(self, seg: Segment, *, stopped: bool) -> None:
         if seg.final is None or (
             seg.final_windows != len(seg.windows) and self._silence * WINDOW_S < self.config.speculate_after_s
         ):
@@ -304,7 +279,7 @@ class AudioPipeline:
         if stopped:
             self._emit(SpeechStopped(at=round(seg.speech_end, 3)))
 
-    def _cut_long_segment(self, seg: _Segment) -> None:
+    def _cut_long_segment(self, seg: Segment) -> None:
         """A segment this long has no real pause: cut it at its quietest window of the last 3 s and go on."""
         look = min(len(seg.probs) - 1, round(3.0 / WINDOW_S))
         tail = seg.probs[-look:]
@@ -316,12 +291,12 @@ class AudioPipeline:
             seg.final.cancel()
             seg.final = None
         self._close_segment(seg, stopped=False)
-        nxt = _Segment(start=seg.speech_end, windows=rest_w, probs=rest_p, speech_end=self.now)
+        nxt = Segment(start=seg.speech_end, windows=rest_w, probs=rest_p, speech_end=self.now)
         self._seg = nxt
 
     # -- partials ----------------------------------------------------------------------------------------
 
-    def _maybe_partial(self, seg: _Segment) -> None:
+    def _maybe_partial(self, seg: Segment) -> None:
         every = round(self.config.partial_interval_s / WINDOW_S)
         if seg.partial is not None or len(seg.windows) - seg.partial_asked_at < every:
             return
@@ -334,33 +309,15 @@ class AudioPipeline:
         asyncio.wrap_future(fut).add_done_callback(lambda f: self._on_partial(seg, fut, f, end))
 
     def _on_partial(
-        self, seg: _Segment, fut: cf.Future[Transcript], done: asyncio.Future[Transcript], end: float
+        self, seg: Segment, fut: cf.Future[Transcript], done: asyncio.Future[Transcript], end: float
     ) -> None:
         if seg.partial is fut:
             seg.partial = None
         if done.cancelled() or done.exception() is not None or self._seg is not seg or self._closed:
             return
-        hyp = self._tokens(done.result().text)
-        agreed = 0
-        for a, b in zip(seg.prev_hyp, hyp, strict=False):
-            if a != b:
-                break
-            agreed += 1
-        if agreed > len(seg.stable):
-            seg.stable = hyp[:agreed]
-        seg.prev_hyp = hyp
-        # The stable prefix is never taken back; the rest is this pass's guess.
-        words = seg.stable + hyp[len(seg.stable) :]
-        text = self._join(words)
-        if text and text != seg.last_partial:
-            seg.last_partial = text
-            self._emit(TranscriptPartial(text=text, start=round(seg.start, 3), end=round(end, 3)))
-
-    def _tokens(self, text: str) -> list[str]:
-        return [c for c in text if not c.isspace()] if self.language == "zh" else text.split()
-
-    def _join(self, words: list[str]) -> str:
-        return "".join(words) if self.language == "zh" else " ".join(words)
+        caption = seg.agree(done.result().text, self.language)
+        if caption is not None:
+            self._emit(TranscriptPartial(text=caption, start=round(seg.start, 3), end=round(end, 3)))
 
     # -- finals and turns --------------------------------------------------------------------------------
 
@@ -385,7 +342,7 @@ class AudioPipeline:
                 del self._committed[:-8]
                 self._emit(TranscriptFinal(text=seg.text, start=round(seg.start, 3), end=round(seg.speech_end, 3)))
 
-    async def _wait(self, seg: _Segment) -> None:
+    async def _wait(self, seg: Segment) -> None:
         if seg.final is not None:
             # A failed or cancelled pass is reported (as an empty final) by _emit_ready_finals.
             with contextlib.suppress(cf.CancelledError, Exception):
@@ -393,11 +350,7 @@ class AudioPipeline:
         self._emit_ready_finals()
 
     def _turn_text(self) -> str:
-        return (
-            self._join([s.text for s in self._turn if s.text])
-            if self.language != "zh"
-            else "".join(s.text for s in self._turn if s.text)
-        )
+        return join_words([s.text for s in self._turn if s.text], self.language)
 
     async def _maybe_end_turn(self) -> None:
         silence_s = self.now - self._turn[-1].speech_end
