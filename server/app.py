@@ -22,6 +22,7 @@ from server.api.scoring import score_interview
 from server.bus import Bus, make_bus
 from server.db.store import Store
 from server.errors import handle_http_error, handle_unexpected
+from server.planning import drafting_lifespan, drafts_of
 from server.ratelimit import (
     RATE_LIMIT_STORE,
     StreamRateLimitMiddleware,
@@ -117,6 +118,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
             "settings": Provide(_settings, sync_to_thread=False),
             "bus": Provide(_bus, sync_to_thread=False),
             "runtime": Provide(_runtime, sync_to_thread=False),
+            "drafts": Provide(drafts_of, sync_to_thread=False),
             "recordings": Provide(provide_recordings, sync_to_thread=False),
             "rtc_peers": Provide(provide_rtc_peers, sync_to_thread=False),
         },
@@ -128,7 +130,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
             ),
         ],
         stores={RATE_LIMIT_STORE: rate_limit_store(settings)},
-        lifespan=[lifespan, media_lifespan],
+        lifespan=[lifespan, media_lifespan, drafting_lifespan],
         state=State({"settings": settings, "bus": bus}),
         exception_handlers={HTTPException: handle_http_error, Exception: handle_unexpected},
         openapi_config=OpenAPIConfig(title="Shanmian", version="1", path="/schema"),

@@ -20,6 +20,7 @@ from dialogue.llm import LLMBackend, build_backend
 from dialogue.semantic import EncoderUnavailable, SentenceEncoder
 from dialogue.wording import WordingConfig
 from media import ASRConfig, ASREngine, SileroVad
+from server.planning import PlannerModel
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class Runtime:
     loaded: list[str] = field(default_factory=list)
     drafting: DraftSlot = field(default_factory=DraftSlot)  # one speculative model call at a time
     timings: list[tuple[str, float]] = field(default_factory=list)  # start-up steps and their seconds
+    planner: PlannerModel | None = None  # drafts plans and résumé probes; loads its model on first use
 
     @contextmanager
     def _step(self, name: str) -> Iterator[None]:
@@ -84,6 +86,7 @@ class Runtime:
         except (models.ModelError, EncoderUnavailable) as exc:
             # Relevance then falls back to word overlap; the interview itself does not depend on it.
             log.warning("sentence embeddings unavailable, relevance uses word overlap only: %s", exc)
+        runtime.planner = PlannerModel(settings, runtime.llm)
         return runtime
 
     def interviewer_models(self, language: Language) -> InterviewerModels:
@@ -98,6 +101,8 @@ class Runtime:
         )
 
     async def aclose(self) -> None:
+        if self.planner is not None:
+            await self.planner.aclose()
         if self.asr is not None:
             self.asr.close()
         if self.llm is not None:

@@ -44,6 +44,10 @@ class Settings:
     llm_wording_languages: str = ""
     llm_wording_timeout_s: float = 2.0
     embedding_model: str = "minilm-l6-v2"  # sentence embeddings for answer relevance (English)
+    # Who drafts plans for jobs posted without questions, and résumé probes: a manifest name or GGUF path
+    # (llama.cpp, loaded on first use), "llm" (the SHANMIAN_LLM_* model) or "none" (the rule-based plan, no probes).
+    plan_model: str = "qwen2.5-coder-1.5b-instruct"
+    plan_threads: int = 1  # drafting is background work: one thread leaves the other core to live interviews
     max_follow_ups: int = 1
     voice: bool = True  # load ASR and VAD; off, the server takes text interviews only (and starts faster)
     asr_model_en: str = DEFAULT_MODELS["en"]

@@ -55,7 +55,7 @@ async def candidate_info(
     job = await store.job(row.job_id)
     title, language, total = "", "en", 0
     if job is not None:
-        plan = plan_from_json(job.plan)
+        plan = await store.interview_plan(row) or plan_from_json(job.plan)
         title, language, total = job.title, job.language, len(plan.questions)
     return {
         "id": row.id,

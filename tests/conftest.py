@@ -130,6 +130,7 @@ async def live_server(embedded_runtime: Runtime) -> AsyncIterator[LiveServer]:
             data_dir=Path(data),
             reconnect_grace_s=2.0,
             hello_timeout_s=5.0,
+            plan_model="none",  # rule-based plans at once; model-drafted ones: tests/server/test_server_jobs.py
         )
         server, task = await start_server(settings, embedded_runtime)
         yield LiveServer(f"http://127.0.0.1:{settings.port}", settings)
@@ -167,6 +168,7 @@ class ServerFactory:
             "data_dir": self.data_dir,
             "reconnect_grace_s": 2.0,
             "hello_timeout_s": 5.0,
+            "plan_model": "none",  # rule-based plans at once, as in live_server
         }
         values.update(overrides)
         settings = Settings.from_env({}, **values)

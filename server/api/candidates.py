@@ -8,11 +8,12 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from dialogue.resume_redact import resume_problem
 from server.api.schemas import CandidateIn, CandidateOut
 from server.auth import hr_guard
 from server.db.store import Store
 from server.db.tables import CandidateRow
-from server.errors import not_found
+from server.errors import bad_request, not_found
 
 
 def candidate_out(row: CandidateRow) -> CandidateOut:
@@ -26,6 +27,9 @@ class CandidateController(Controller):
 
     @post()
     async def create_candidate(self, data: JSONBody[CandidateIn], store: NamedDependency[Store]) -> CandidateOut:
+        problem = None if data.resume_text is None else resume_problem(data.resume_text)
+        if problem is not None:
+            raise bad_request(problem)
         row = CandidateRow(id=uuid.uuid4().hex, name=data.name.strip(), email=data.email, resume_text=data.resume_text)
         await store.add_candidate(row)
         return candidate_out(row)

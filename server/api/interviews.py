@@ -11,12 +11,15 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_401_UNAUTHORIZED, HTTP_404_NOT_FOUND
 
-from server.api.schemas import CommentOut, InterviewCreated, InterviewIn, InterviewOut, TurnOut
+from dialogue.resume_probes import probes_from_json
+from server.api.schemas import CommentOut, InterviewCreated, InterviewIn, InterviewOut, ProbeOut, TurnOut
 from server.auth import bearer_key, hr_guard, is_hr_key, token_matches
-from server.db.status import InterviewStatus
+from server.db.status import InterviewStatus, JobStatus
 from server.db.store import Store
 from server.db.tables import InterviewRow
-from server.errors import ApiError, bad_request, not_found
+from server.errors import ApiError, bad_request, conflict, not_found
+from server.planning import Drafts, draft_interview_probes
+from server.runtime import Runtime
 from server.settings import Settings
 
 
@@ -33,11 +36,20 @@ class InterviewController(Controller):
 
     @post(guards=[hr_guard])
     async def create_interview(
-        self, data: JSONBody[InterviewIn], store: NamedDependency[Store], settings: NamedDependency[Settings]
+        self,
+        data: JSONBody[InterviewIn],
+        store: NamedDependency[Store],
+        settings: NamedDependency[Settings],
+        runtime: NamedDependency[Runtime],
+        drafts: NamedDependency[Drafts],
     ) -> InterviewCreated:
-        if await store.job(data.job_id) is None:
+        job = await store.job(data.job_id)
+        if job is None:
             raise bad_request(f"job_id {data.job_id!r} does not exist; create it with POST /v1/jobs first")
-        if await store.candidate(data.candidate_id) is None:
+        if job.status == JobStatus.DRAFTING:
+            raise conflict(f"job {job.id}'s plan is still being drafted; poll GET /v1/jobs/{job.id} until it is ready")
+        candidate = await store.candidate(data.candidate_id)
+        if candidate is None:
             raise bad_request(
                 f"candidate_id {data.candidate_id!r} does not exist; create it with POST /v1/candidates first"
             )
@@ -50,8 +62,16 @@ class InterviewController(Controller):
             candidate_token=secrets.token_urlsafe(24),
             observer_token=secrets.token_urlsafe(24),
             scheduled_at=data.scheduled_at,
+            plan_version=job.plan_version,  # pinned: later edits of the plan do not change this interview
         )
         await store.add_interview(row)
+        if candidate.resume_text and job.resume_probes > 0 and settings.plan_model != "none" and runtime.planner:
+            drafts.start(
+                draft_interview_probes(
+                    store, runtime.planner, row.id, candidate.resume_text, job.resume_probes, (candidate.name,)
+                ),
+                f"résumé probes for interview {row.id}",
+            )
         await store.audit("hr", "interview_created", row.id, mode=row.mode)
         return InterviewCreated(
             id=row.id,
@@ -63,6 +83,7 @@ class InterviewController(Controller):
             join_url=f"{settings.base_url}/join/{row.id}?token={row.candidate_token}",
             status=InterviewStatus(row.status),
             scheduled_at=row.scheduled_at,
+            plan_version=row.plan_version,
         )
 
     @get("/{interview_id:str}", guards=[hr_guard])
@@ -86,6 +107,13 @@ class InterviewController(Controller):
             started_at=row.started_at,
             ended_at=row.ended_at,
             end_reason=row.end_reason,
+            plan_version=row.plan_version,
+            probes=None
+            if row.probes is None
+            else [
+                ProbeOut(f"r{n}", p.question, p.dimension, p.source_span)
+                for n, p in enumerate(probes_from_json(row.probes), start=1)
+            ],
         )
 
     @get("/{interview_id:str}/report")

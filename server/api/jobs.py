@@ -1,29 +1,51 @@
-"""`/v1/jobs`: a job requisition becomes an interview plan, generated where the body leaves it out."""
+"""`/v1/jobs`: a job requisition becomes an interview plan, drafted by the planner model where the body leaves the
+questions out; HR edits it into new versions.
+
+A job posted without dimensions and questions is answered at once in state `drafting` (its plan field holds the
+rule-based stand-in, version 0) and turns `ready` when the model's plan is stored as version 1: a draft takes tens
+of seconds on a small CPU, too long to hold a request open. Interviews can be scheduled once the job is ready;
+each one is pinned to the version current then, and every edit (`PUT /v1/jobs/{id}/plan`) adds a version.
+"""
 
 from __future__ import annotations
 
 import uuid
 
-from litestar import Controller, get, post
+from litestar import Controller, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from dialogue.plan import (
     DEFAULT_PASS_THRESHOLD,
     DimensionSpec,
+    InterviewPlan,
     PlanError,
     QuestionSpec,
     Requisition,
     build_plan,
 )
-from server.api.schemas import DimensionOut, JobIn, JobOut, PlanOut, QuestionOut
+from server.api.schemas import DimensionIn, DimensionOut, JobIn, JobOut, PlanIn, PlanOut, QuestionOut
 from server.auth import hr_guard
+from server.db.status import JobStatus
 from server.db.store import Store, plan_from_json, plan_to_json
-from server.db.tables import JobRow
-from server.errors import bad_request, not_found
+from server.db.tables import JobRow, PlanVersionRow
+from server.errors import bad_request, conflict, not_found
+from server.planning import Drafts, draft_job_plan
+from server.runtime import Runtime
+from server.settings import Settings
 
 
-def job_out(row: JobRow) -> JobOut:
+def plan_out(plan: InterviewPlan, version: int, source: str = "", note: str | None = None) -> PlanOut:
+    return PlanOut(
+        dimensions=[DimensionOut(d.name, round(d.weight, 6), d.reason) for d in plan.dimensions],
+        questions=[QuestionOut(q.id, q.text, q.dimension) for q in plan.questions],
+        version=version,
+        source=source,
+        note=note,
+    )
+
+
+def job_out(row: JobRow, version: PlanVersionRow | None) -> JobOut:
     plan = plan_from_json(row.plan)
     return JobOut(
         id=row.id,
@@ -32,12 +54,15 @@ def job_out(row: JobRow) -> JobOut:
         requirements=list(row.requirements),
         language=row.language,
         pass_threshold=row.pass_threshold,
-        plan=PlanOut(
-            dimensions=[DimensionOut(d.name, round(d.weight, 6)) for d in plan.dimensions],
-            questions=[QuestionOut(q.id, q.text, q.dimension) for q in plan.questions],
-        ),
+        plan=plan_out(plan, row.plan_version, version.source if version else "", version.note if version else None),
         created_at=row.created_at,
+        status=JobStatus(row.status),
+        resume_probes=row.resume_probes,
     )
+
+
+def _dimensions(given: list[DimensionIn] | None) -> tuple[DimensionSpec, ...] | None:
+    return None if given is None else tuple(DimensionSpec(d.name, d.weight, d.reason) for d in given)
 
 
 def requisition(body: JobIn) -> Requisition:
@@ -46,10 +71,17 @@ def requisition(body: JobIn) -> Requisition:
         description=body.description,
         requirements=tuple(body.requirements),
         language=body.language,
-        dimensions=None if body.dimensions is None else tuple(DimensionSpec(d.name, d.weight) for d in body.dimensions),
+        dimensions=_dimensions(body.dimensions),
         questions=None if body.questions is None else tuple(QuestionSpec(q.text, q.dimension) for q in body.questions),
         pass_threshold=DEFAULT_PASS_THRESHOLD if body.pass_threshold is None else body.pass_threshold,
     )
+
+
+async def _job(store: Store, job_id: str) -> JobRow:
+    row = await store.job(job_id)
+    if row is None:
+        raise not_found("job", job_id)
+    return row
 
 
 class JobController(Controller):
@@ -58,11 +90,27 @@ class JobController(Controller):
     tags = ["jobs"]  # noqa: RUF012
 
     @post()
-    async def create_job(self, data: JSONBody[JobIn], store: NamedDependency[Store]) -> JobOut:
+    async def create_job(
+        self,
+        data: JSONBody[JobIn],
+        store: NamedDependency[Store],
+        settings: NamedDependency[Settings],
+        runtime: NamedDependency[Runtime],
+        drafts: NamedDependency[Drafts],
+    ) -> JobOut:
+        """Without dimensions and questions, the planner model drafts the plan: the job comes back `drafting`
+        and turns `ready` (poll `GET /v1/jobs/{id}`) with the model's plan as version 1."""
+        req = requisition(data)
         try:
-            plan = build_plan(requisition(data))
+            plan = build_plan(req)  # the rule-based plan: the stand-in while drafting, and checks the body
         except PlanError as exc:
             raise bad_request(str(exc)) from None
+        drafting = (
+            data.dimensions is None
+            and data.questions is None
+            and settings.plan_model != "none"
+            and runtime.planner is not None
+        )
         row = JobRow(
             id=uuid.uuid4().hex,
             title=plan.title,
@@ -71,17 +119,60 @@ class JobController(Controller):
             language=plan.language,
             pass_threshold=plan.pass_threshold,
             plan=plan_to_json(plan),
+            status=JobStatus.DRAFTING if drafting else JobStatus.READY,
+            plan_version=0 if drafting else 1,
+            resume_probes=data.resume_probes,
         )
-        await store.add_job(row)
-        return job_out(await store.job(row.id) or row)
+        source = "hr" if data.questions is not None else "rules"
+        await store.add_job(row, source=source)
+        if drafting and runtime.planner is not None:
+            drafts.start(draft_job_plan(store, runtime.planner, row.id, req), f"drafting job {row.id}")
+        stored = await store.job(row.id) or row
+        return job_out(stored, await store.plan_version(row.id, stored.plan_version))
 
     @get()
     async def list_jobs(self, store: NamedDependency[Store]) -> list[JobOut]:
-        return [job_out(r) for r in await store.jobs()]
+        return [job_out(r, None) for r in await store.jobs()]
 
     @get("/{job_id:str}")
     async def get_job(self, job_id: FromPath[str], store: NamedDependency[Store]) -> JobOut:
-        row = await store.job(job_id)
-        if row is None:
-            raise not_found("job", job_id)
-        return job_out(row)
+        row = await _job(store, job_id)
+        return job_out(row, await store.plan_version(job_id, row.plan_version))
+
+    @put("/{job_id:str}/plan")
+    async def edit_plan(self, job_id: FromPath[str], data: JSONBody[PlanIn], store: NamedDependency[Store]) -> JobOut:
+        """HR's plan becomes the job's next version; interviews already scheduled keep the version they have."""
+        row = await _job(store, job_id)
+        if row.status == JobStatus.DRAFTING:
+            raise conflict(f"job {job_id}'s plan is still being drafted; edit it once GET /v1/jobs/{job_id} is ready")
+        current = plan_from_json(row.plan)
+        dimensions = _dimensions(data.dimensions) or tuple(
+            DimensionSpec(d.name, d.weight, d.reason) for d in current.dimensions
+        )
+        try:
+            plan = build_plan(
+                Requisition(
+                    title=row.title,
+                    description=row.description,
+                    requirements=tuple(row.requirements),
+                    language=current.language,
+                    dimensions=dimensions,
+                    questions=tuple(QuestionSpec(q.text, q.dimension) for q in data.questions),
+                    pass_threshold=row.pass_threshold,
+                )
+            )
+        except PlanError as exc:
+            raise bad_request(str(exc)) from None
+        version = await store.set_job_plan(job_id, plan, source="hr")
+        await store.audit("hr", "plan_edited", None, job_id=job_id, version=version)
+        return job_out(await _job(store, job_id), await store.plan_version(job_id, version))
+
+    @get("/{job_id:str}/plan/{version:int}")
+    async def get_plan_version(
+        self, job_id: FromPath[str], version: FromPath[int], store: NamedDependency[Store]
+    ) -> PlanOut:
+        """Any version of the job's plan, as the interviews pinned to it run it."""
+        found = await store.plan_version(job_id, version)
+        if found is None:
+            raise not_found("plan version", f"{job_id}/{version}")
+        return plan_out(plan_from_json(found.plan), found.version, found.source, found.note)

@@ -97,7 +97,8 @@ async def get_highlights(interview_id: FromPath[str], store: NamedDependency[Sto
     job = await store.job(row.job_id)
     if job is None:
         raise conflict(f"the interview's job {row.job_id!r} no longer exists; its requirements are needed")
-    highlights = find_highlights(plan_from_json(job.plan), await store.turns(interview_id))
+    plan = await store.interview_plan(row) or plan_from_json(job.plan)
+    highlights = find_highlights(plan, await store.turns(interview_id))
     return {
         "interview_id": interview_id,
         "highlights": [to_builtins(h) for h in highlights],

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from msgspec import Meta, Struct
 
-from server.db.status import InterviewStatus
+from server.db.status import InterviewStatus, JobStatus
 
 NonEmpty = Annotated[str, Meta(min_length=1, max_length=200)]
 LongText = Annotated[str, Meta(max_length=20000)]
@@ -17,6 +17,7 @@ Mode = Literal["voice", "video", "text"]
 class DimensionIn(Struct, forbid_unknown_fields=True):
     name: NonEmpty
     weight: float
+    reason: Annotated[str, Meta(max_length=500)] = ""
 
 
 class QuestionIn(Struct, forbid_unknown_fields=True):
@@ -32,11 +33,21 @@ class JobIn(Struct):
     dimensions: list[DimensionIn] | None = None
     questions: list[QuestionIn] | None = None
     pass_threshold: float | None = None
+    # Extra questions drawn from each candidate's résumé (0 turns them off).
+    resume_probes: Annotated[int, Meta(ge=0, le=5)] = 2
+
+
+class PlanIn(Struct, forbid_unknown_fields=True):
+    """HR's edit of a job's plan: becomes its next version. Dimensions left out keep the current ones."""
+
+    questions: list[QuestionIn]
+    dimensions: list[DimensionIn] | None = None
 
 
 class DimensionOut(Struct):
     name: str
     weight: float
+    reason: str = ""
 
 
 class QuestionOut(Struct):
@@ -48,6 +59,9 @@ class QuestionOut(Struct):
 class PlanOut(Struct):
     dimensions: list[DimensionOut]
     questions: list[QuestionOut]
+    version: int = 1  # 0 while the first version is being drafted
+    source: str = ""  # model | rules | hr | migrated
+    note: str | None = None  # how the draft went (model, time, questions replaced)
 
 
 class JobOut(Struct):
@@ -59,6 +73,8 @@ class JobOut(Struct):
     pass_threshold: float
     plan: PlanOut
     created_at: datetime | None
+    status: JobStatus = JobStatus.READY
+    resume_probes: int = 2
 
 
 class CandidateIn(Struct):
@@ -91,6 +107,7 @@ class InterviewCreated(Struct):
     join_url: str
     status: InterviewStatus
     scheduled_at: datetime | None
+    plan_version: int = 1
 
 
 class TurnOut(Struct):
@@ -109,6 +126,13 @@ class CommentOut(Struct):
     created_at: datetime | None
 
 
+class ProbeOut(Struct):
+    id: str
+    question: str
+    dimension: str
+    source_span: str  # verbatim in the candidate's résumé
+
+
 class InterviewOut(Struct):
     id: str
     job_id: str
@@ -122,3 +146,5 @@ class InterviewOut(Struct):
     started_at: datetime | None
     ended_at: datetime | None
     end_reason: str | None
+    plan_version: int = 1
+    probes: list[ProbeOut] | None = None  # résumé probes; None while being drafted or without a résumé

@@ -33,7 +33,7 @@ async def score_interview(
     job = await store.job(row.job_id)
     if job is None:
         raise conflict(f"the interview's job {row.job_id!r} no longer exists; its plan is needed to score")
-    plan = plan_from_json(job.plan)
+    plan = await store.interview_plan(row) or plan_from_json(job.plan)  # the version the interview ran
     models = runtime.interviewer_models(plan.language)
     report = await score_session(plan, await store.turns(interview_id), judge=models.judge, relevance=models.relevance)
     await store.save_report(interview_id, report)

@@ -1,4 +1,4 @@
-"""The statuses an interview and its recording go through: the values stored, sent by the API and checked by streams.
+"""The statuses a job, an interview and its recording go through: the values stored, sent by the API and checked by streams.
 
 String enums, so a stored value compares equal to its member and the wire and the database carry plain strings.
 """
@@ -24,3 +24,8 @@ class RecordingStatus(enum.StrEnum):
     RECORDING = "recording"
     COMPLETE = "complete"
     FAILED = "failed"
+
+
+class JobStatus(enum.StrEnum):
+    DRAFTING = "drafting"  # the model is drafting the plan; interviews wait until it is ready
+    READY = "ready"

@@ -1,4 +1,5 @@
-"""The store: every read and write of jobs, candidates, interviews, turns and comments, as typed calls.
+"""The store: every read and write of jobs and their plan versions, candidates, interviews, turns and comments, as
+typed calls.
 
 Plans and reports cross this boundary as dialogue's dataclasses; rows never leave this module's callers' hands
 mutated behind their back (each call is its own transaction).
@@ -18,10 +19,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 
 from dialogue.plan import InterviewPlan
 from dialogue.report import Report
+from dialogue.resume_probes import probes_from_json, with_probes
 from dialogue.session import QuestionKind, Turn
 from server.db import migrate
-from server.db.status import ENDED, InterviewStatus, RecordingStatus
-from server.db.tables import AuditRow, CandidateRow, CommentRow, InterviewRow, JobRow, RecordingRow, TurnRow
+from server.db.status import ENDED, InterviewStatus, JobStatus, RecordingStatus
+from server.db.tables import (
+    AuditRow,
+    CandidateRow,
+    CommentRow,
+    InterviewRow,
+    JobRow,
+    PlanVersionRow,
+    RecordingRow,
+    TurnRow,
+)
 
 
 def now() -> datetime:
@@ -69,8 +80,39 @@ class Store:
 
     # --- jobs and candidates ---------------------------------------------------------------------------
 
-    async def add_job(self, row: JobRow) -> JobRow:
-        return await self._add(row)
+    async def add_job(self, row: JobRow, *, source: str = "hr", note: str | None = None) -> JobRow:
+        """A ready job's plan is stored as its version `row.plan_version` in the same transaction; a drafting
+        job gets its first version from `set_job_plan` when the draft is done."""
+        async with self._session() as s, s.begin():
+            s.add(row)
+            if row.status != JobStatus.DRAFTING:
+                await s.flush()  # the job first: the version's foreign key points at it
+                s.add(PlanVersionRow(job_id=row.id, version=row.plan_version, plan=row.plan, source=source, note=note))
+        return row
+
+    async def set_job_plan(self, job_id: str, plan: InterviewPlan, *, source: str, note: str | None = None) -> int:
+        """Store `plan` as the job's next version and make it current (and the job ready); returns the version.
+
+        Versions are never rewritten: interviews already pinned to an older one keep running and scoring it.
+        """
+        async with self._session() as s, s.begin():
+            job = await s.get(JobRow, job_id, with_for_update=True)
+            if job is None:
+                raise LookupError(f"job {job_id!r} does not exist")
+            newest = await s.scalar(select(func.max(PlanVersionRow.version)).where(PlanVersionRow.job_id == job_id))
+            version = (newest or 0) + 1
+            raw = plan_to_json(plan)
+            s.add(PlanVersionRow(job_id=job_id, version=version, plan=raw, source=source, note=note))
+            job.plan, job.plan_version, job.status = raw, version, JobStatus.READY
+        return version
+
+    async def plan_version(self, job_id: str, version: int) -> PlanVersionRow | None:
+        return await self._get(PlanVersionRow, (job_id, version))
+
+    async def plan_versions(self, job_id: str) -> Sequence[PlanVersionRow]:
+        query = select(PlanVersionRow).where(PlanVersionRow.job_id == job_id).order_by(PlanVersionRow.version)
+        async with self._session() as s:
+            return (await s.scalars(query)).all()
 
     async def job(self, job_id: str) -> JobRow | None:
         return await self._get(JobRow, job_id)
@@ -92,6 +134,17 @@ class Store:
 
     async def interview(self, interview_id: str) -> InterviewRow | None:
         return await self._get(InterviewRow, interview_id)
+
+    async def interview_plan(self, row: InterviewRow) -> InterviewPlan | None:
+        """The plan this interview runs: the job's plan version it was scheduled with, plus its résumé probes."""
+        version = await self.plan_version(row.job_id, row.plan_version)
+        if version is None:
+            return None
+        return with_probes(plan_from_json(version.plan), probes_from_json(row.probes))
+
+    async def set_probes(self, interview_id: str, probes: list[Any]) -> None:
+        async with self._session() as s, s.begin():
+            await s.execute(update(InterviewRow).where(InterviewRow.id == interview_id).values(probes=probes))
 
     async def interviews(self, job_id: str | None = None) -> Sequence[InterviewRow]:
         query = select(InterviewRow).order_by(InterviewRow.created_at.desc())

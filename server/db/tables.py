@@ -1,6 +1,7 @@
-"""The database tables: jobs, candidates, interviews, their turns, comments and the audit log.
+"""The database tables: jobs with their plan versions, candidates, interviews, their turns, comments and the audit log.
 
-Plans and reports are stored as JSON documents; turns are rows, written as each one ends.
+Plans and reports are stored as JSON documents; turns are rows, written as each one ends. A plan version is never
+changed once written: an edit adds the next one, and each interview names the version it runs.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from server.db.status import RecordingStatus
+from server.db.status import JobStatus, RecordingStatus
 
 
 class Base(DeclarativeBase):
@@ -26,7 +27,22 @@ class JobRow(Base):
     requirements: Mapped[list[str]]
     language: Mapped[str] = mapped_column(String(8))
     pass_threshold: Mapped[float] = mapped_column(Float)
+    plan: Mapped[dict[str, Any]]  # the newest version's plan (while drafting: the rule-based stand-in)
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.READY)  # a JobStatus value
+    plan_version: Mapped[int] = mapped_column(Integer, default=1)  # 0 while the first plan is being drafted
+    resume_probes: Mapped[int] = mapped_column(Integer, default=2)  # extra questions drawn from each résumé
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class PlanVersionRow(Base):
+    """One immutable version of a job's plan: who made it (model, rules, hr) and how it went."""
+
+    __tablename__ = "plan_versions"
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
     plan: Mapped[dict[str, Any]]
+    source: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -53,6 +69,8 @@ class InterviewRow(Base):
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     end_reason: Mapped[str | None] = mapped_column(String(32))
     report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    plan_version: Mapped[int] = mapped_column(Integer, default=1)  # the job's plan version this interview runs
+    probes: Mapped[list[Any] | None] = mapped_column(JSON)  # résumé probes (dialogue.resume_probes), None: none
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

@@ -61,7 +61,7 @@ class LiveInterviews:
             job = await self.store.job(row.job_id)
             if job is None:
                 raise LookupError(f"interview {row.id} refers to job {row.job_id}, which no longer exists")
-            plan = plan_from_json(job.plan)
+            plan = await self.store.interview_plan(row) or plan_from_json(job.plan)  # its pinned version
             interviewer = Interviewer(
                 plan,
                 self.runtime.interviewer_models(plan.language),

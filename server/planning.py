@@ -1,0 +1,171 @@
+"""Drafting in the background: a job's plan and an interview's résumé probes, off the request and the event loop.
+
+Owns the planner model (loaded on first use, then shared by every app of the process), the drafting tasks of one
+app (cancelled when it stops, redone at start-up for jobs a stopped server left in `drafting`) and what a
+finished draft writes to the store. Model calls run on the backend's own worker thread, never on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar
+from litestar.datastructures import State
+
+import models
+from dialogue.language import Language
+from dialogue.llm import LLMBackend, LLMError, build_backend
+from dialogue.plan import DEFAULT_PASS_THRESHOLD, Requisition, build_plan
+from dialogue.plan_draft import DraftStats, draft_plan
+from dialogue.resume_probes import draft_probes, probes_to_json
+from server.db.status import JobStatus
+from server.db.store import Store
+from server.db.tables import JobRow
+from server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Room for the prompt (a résumé runs to a few thousand tokens) and a whole plan in one context.
+PLANNER_CONTEXT = 4096
+
+
+class PlannerModel:
+    """The model that drafts plans and probes, loaded once on first use; None when drafting is off."""
+
+    def __init__(self, settings: Settings, llm: LLMBackend | None) -> None:
+        self.settings = settings
+        self._llm = llm
+        self._loaded: LLMBackend | None = None
+        self._lock = threading.Lock()  # a thread lock: the loading itself runs in a worker thread
+
+    @property
+    def enabled(self) -> bool:
+        return self.settings.plan_model != "none"
+
+    def _load(self) -> LLMBackend:
+        with self._lock:
+            if self._loaded is None:
+                path = models.resolve(self.settings.plan_model)
+                self._loaded = build_backend(
+                    "llama_cpp", model=str(path), n_threads=self.settings.plan_threads, n_ctx=PLANNER_CONTEXT
+                )
+                log.info("planner model loaded: %s", models.describe(self.settings.plan_model))
+            return self._loaded
+
+    async def backend(self) -> LLMBackend | None:
+        if not self.enabled:
+            return None
+        if self.settings.plan_model == "llm":
+            return self._llm
+        return await asyncio.to_thread(self._load)
+
+    async def aclose(self) -> None:
+        if self._loaded is not None:
+            await self._loaded.aclose()
+            self._loaded = None
+
+
+class Drafts:
+    """One app's drafting tasks; a failed task is logged, never lost silently."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def start(self, work: Coroutine[Any, Any, None], what: str) -> None:
+        task = asyncio.create_task(work, name=what)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s failed", task.get_name(), exc_info=task.exception())
+
+    async def aclose(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def requisition_of(row: JobRow) -> Requisition:
+    """The requisition a stored job was created from (without questions: the one a draft starts from)."""
+    language: Language = "zh" if row.language == "zh" else "en"
+    return Requisition(
+        title=row.title,
+        description=row.description,
+        requirements=tuple(row.requirements),
+        language=language,
+        pass_threshold=row.pass_threshold if row.pass_threshold is not None else DEFAULT_PASS_THRESHOLD,
+    )
+
+
+def describe(stats: DraftStats) -> str:
+    """The note a drafted plan version carries: who drafted it, how long it took, what was replaced."""
+    if stats.template_plan:
+        why = f": {stats.problems[0]}" if stats.problems else ""
+        return f"rule-based plan (no usable proposal from {stats.model}{why})"
+    return (
+        f"drafted by {stats.model} in {stats.seconds:.1f} s; {stats.valid_first_try} of "
+        f"{stats.proposed_questions} questions valid first try, {stats.valid_on_retry} fixed on retry, "
+        f"{stats.templated} from the template"
+    )
+
+
+async def draft_job_plan(store: Store, planner: PlannerModel, job_id: str, req: Requisition) -> None:
+    """Draft the job's plan and store it as its first version; whatever goes wrong, the job ends up ready (with
+    the rule-based plan at worst), never stuck in drafting."""
+    try:
+        backend = await planner.backend()
+    except (LLMError, models.ModelError) as exc:
+        log.warning("planner model unavailable, job %s gets the rule-based plan: %s", job_id, exc)
+        backend = None
+    try:
+        plan, stats = await draft_plan(backend, req)
+    except Exception:  # the draft is best effort: a bug there must not leave the job unusable
+        log.exception("drafting the plan of job %s failed; using the rule-based plan", job_id)
+        plan, stats = build_plan(req), DraftStats(model="none", template_plan=True, problems=("drafting failed",))
+    source = "rules" if stats.template_plan else "model"
+    version = await store.set_job_plan(job_id, plan, source=source, note=describe(stats))
+    log.info("job %s plan version %d: %s", job_id, version, describe(stats))
+
+
+async def draft_interview_probes(
+    store: Store, planner: PlannerModel, interview_id: str, resume: str, count: int, names: tuple[str, ...]
+) -> None:
+    row = await store.interview(interview_id)
+    plan = None if row is None else await store.interview_plan(row)
+    if plan is None:
+        return
+    try:
+        backend = await planner.backend()
+    except (LLMError, models.ModelError) as exc:
+        log.warning("planner model unavailable, interview %s gets no résumé probes: %s", interview_id, exc)
+        return
+    probes = await draft_probes(backend, plan, resume, count=count, names=names)
+    await store.set_probes(interview_id, probes_to_json(probes))
+    log.info("interview %s: %d résumé probes", interview_id, len(probes))
+
+
+def drafts_of(state: State) -> Drafts:
+    drafts: Drafts = state.drafts
+    return drafts
+
+
+@asynccontextmanager
+async def drafting_lifespan(app: Litestar) -> AsyncIterator[None]:
+    """Runs after the main lifespan has opened the store and runtime: re-drafts what a stopped server left."""
+    drafts = app.state.drafts = Drafts()
+    store: Store = app.state.store
+    planner: PlannerModel = app.state.runtime.planner
+    for row in await store.jobs():
+        if row.status == JobStatus.DRAFTING:
+            drafts.start(draft_job_plan(store, planner, row.id, requisition_of(row)), f"drafting job {row.id}")
+    try:
+        yield
+    finally:
+        await drafts.aclose()
