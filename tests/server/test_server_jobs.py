@@ -12,13 +12,13 @@ from server_testkit import Api, Stream
 from dialogue.plan_checks import question_problem
 from dialogue.plan_draft import PLAN_MODEL_NAME
 
-JAVA_ZH = {
+JAVA_ZH: dict[str, Any] = {
     "title": "Java开发工程师",
     "description": "参与支付系统后端的设计与开发。",
     "requirements": ["熟练掌握Spring Boot", "有微服务项目经验", "抗压能力强"],
     "language": "zh",
 }
-SALES_EN = {
+SALES_EN: dict[str, Any] = {
     "title": "Sales Manager",
     "requirements": ["B2B sales", "team management"],
     "dimensions": [{"name": "B2B sales", "weight": 0.6}, {"name": "team management", "weight": 0.4}],
