@@ -78,16 +78,10 @@ class CandidateStream:
         try:
             async with asyncio.timeout(self.settings.hello_timeout_s):
                 while True:
-                    frame = await self.receive()
-                    if isinstance(frame, bytes):
+                    message = await self._next()
+                    if isinstance(message, bytes):
                         await self.conn.error("bad_message", "send the hello message before any audio")
-                        continue
-                    try:
-                        message = self._decode(frame)
-                    except BadMessage as exc:
-                        await self.conn.error(exc.code, str(exc))
-                        continue
-                    if isinstance(message, Ping):
+                    elif isinstance(message, Ping):
                         await self.conn.send(Pong())
                     elif not isinstance(message, Hello):
                         await self.conn.error(
@@ -100,6 +94,17 @@ class CandidateStream:
         except TimeoutError:
             await self.conn.fail("bad_message", f"no hello within {self.settings.hello_timeout_s:.0f} s")
         return None
+
+    async def _next(self) -> Any:
+        """The next audio frame (bytes) or decoded message; a malformed message is answered here and skipped."""
+        while True:
+            frame = await self.receive()
+            if isinstance(frame, bytes):
+                return frame
+            try:
+                return self._decode(frame)
+            except BadMessage as exc:
+                await self.conn.error(exc.code, str(exc))
 
     def _decode(self, frame: str) -> Any:
         if len(frame.encode()) > self.settings.max_message_bytes:
@@ -138,14 +143,9 @@ class CandidateStream:
         worker = asyncio.create_task(self._work())
         try:
             while True:
-                frame = await self.receive()
-                if isinstance(frame, bytes):
-                    await self._audio(frame)
-                    continue
-                try:
-                    message = self._decode(frame)
-                except BadMessage as exc:
-                    await self.conn.error(exc.code, str(exc))
+                message = await self._next()
+                if isinstance(message, bytes):
+                    await self._audio(message)
                     continue
                 await self._dispatch(message)
                 if live.finished:

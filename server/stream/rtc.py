@@ -148,15 +148,20 @@ class RtcPeer:
         if self.pc.connectionState in ("failed", "closed"):
             self._spawn(self.close(f"connection {self.pc.connectionState}"))
 
-    async def _pump_audio(self, track: MediaStreamTrack) -> None:
-        """Decoded frames (48 kHz Opus from a browser) → 16 kHz mono PCM → the connection's voice pipeline."""
-        resampler = av.AudioResampler(format="s16", layout="mono", rate=TRACK_AUDIO.sample_rate)
+    async def _frames(self, track: MediaStreamTrack) -> AsyncIterator[Any]:
+        """The track's frames until it ends or the peer closes; each one is a sign of life for the drop watch."""
         while not self.closed:
             try:
                 frame = await track.recv()
             except MediaStreamError:
                 return
             self.last_media = time.monotonic()
+            yield frame
+
+    async def _pump_audio(self, track: MediaStreamTrack) -> None:
+        """Decoded frames (48 kHz Opus from a browser) → 16 kHz mono PCM → the connection's voice pipeline."""
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=TRACK_AUDIO.sample_rate)
+        async for frame in self._frames(track):
             voice = self.stream.voice
             if voice is None:
                 continue  # before the hello (or in text mode) the microphone has no one to talk to
@@ -171,12 +176,7 @@ class RtcPeer:
 
     async def _pump_video(self, track: MediaStreamTrack) -> None:
         """Recorded in video mode; in any other mode read and dropped, so decoded frames do not pile up."""
-        while not self.closed:
-            try:
-                frame = await track.recv()
-            except MediaStreamError:
-                return
-            self.last_media = time.monotonic()
+        async for frame in self._frames(track):
             stream = self.stream
             if stream.hello is None or stream.hello.mode != "video" or stream.recording is None:
                 continue
