@@ -53,7 +53,9 @@ class Highlight:
     quote: str  # the candidate's words, verbatim
     question_id: str
     turn_seq: int
-    detail: str  # what makes it a highlight: the technology's name, the follow-up's question, the result cue
+    # What makes it a highlight, as data for the reader's language to frame: the technology's name, the
+    # follow-up's question, the result cue.
+    detail: str
 
 
 def _latin_names(requirement: str, chinese: bool) -> list[str]:
@@ -146,9 +148,10 @@ def find_highlights(plan: InterviewPlan, turns: Sequence[Turn]) -> list[Highligh
         ):
             first = sentence_spans(turn.answer)[0] if sentence_spans(turn.answer) else (0, turn.answer.strip())
             start, _ = _time_of(turn, first[0], len(first[1]))
-            detail = f"led to the follow-up: {following.question_text}"
             quote = _quote(turn.answer.strip())
-            out.append(Highlight("follow_up", start, turn.end, quote, turn.question_id, turn.seq, detail))
+            out.append(
+                Highlight("follow_up", start, turn.end, quote, turn.question_id, turn.seq, following.question_text)
+            )
         named_here: set[str] = set()
         for offset, sentence in sentence_spans(turn.answer):
             start, end = _time_of(turn, offset, len(sentence))

@@ -131,7 +131,7 @@ def test_answer_that_led_to_a_follow_up_is_highlighted_with_the_follow_up_questi
     assert len(follow_ups) == 1
     (h,) = follow_ups
     assert (h.question_id, h.turn_seq) == ("q1", 1)
-    assert h.detail == "led to the follow-up: What was the measurable result?"
+    assert h.detail == "What was the measurable result?"  # the follow-up it led to, for the page to frame
     assert (h.start, h.end) == (turns[0].start, turns[0].end)
     # The whole answer is quoted, cut to MAX_QUOTE with an ellipsis when longer.
     assert len(turns[0].answer) > MAX_QUOTE
@@ -176,7 +176,7 @@ def test_chinese_result_with_chinese_numerals_is_a_highlight() -> None:
     assert ("我们引入了消息队列和幂等处理，最后部署时间从两个小时缩短到十分钟。", "缩短", 1) in [
         (h.quote, h.detail, h.turn_seq) for h in results
     ]
-    assert of_kind(highlights, "follow_up")[0].detail == "led to the follow-up: 结果如何？"
+    assert of_kind(highlights, "follow_up")[0].detail == "结果如何？"
     assert [h for h in highlights if h.turn_seq == 3] == [], "the vague Chinese answer gives none"
 
 

@@ -198,6 +198,10 @@ function resetCaptions() {
   captions();
 }
 
+function announce(text) {
+  $("announce").textContent = text;
+}
+
 function addCaption(msg) {
   const c = $("captions");
   c.querySelector(".placeholder")?.remove();
@@ -205,6 +209,7 @@ function addCaption(msg) {
   if (msg.final) {
     partial?.remove();
     c.append(el("span", { class: "final", text: `${msg.text.trim()} ` }));
+    announce(msg.text.trim()); // partials change twice a second: only finals are read out
   } else {
     if (!partial) { partial = el("span", { class: "partial" }); c.append(partial); }
     partial.textContent = msg.text.trim();
@@ -328,6 +333,7 @@ function handle(msg) {
       if (replay) { setBusy("listening"); break; } // the server re-sends the current question after a resume
       setLangFromInterview(msg.language);
       showQuestion();
+      announce(msg.text);
       resetCaptions();
       addHistory("q", msg.text);
       setBusy("listening");
@@ -416,16 +422,28 @@ function wire() {
   });
   $("rephrase").addEventListener("click", () => { if (send({ type: "rephrase" })) setBusy("thinking"); });
   $("repeat").addEventListener("click", () => { if (send({ type: "repeat" })) setBusy("thinking"); });
+  // Ending asks once, and stays asked until the candidate confirms or cancels: nothing changes behind their back.
+  const disarmEnd = () => {
+    $("end").dataset.armed = "";
+    $("end").textContent = t("end");
+    $("end-cancel").classList.add("hidden");
+  };
   $("end").addEventListener("click", () => {
     const b = $("end");
     if (b.dataset.armed === "1") {
+      disarmEnd();
       send({ type: "end" });
       setBusy("thinking");
       return;
     }
     b.dataset.armed = "1";
-    b.textContent = t("end_confirm");
-    setTimeout(() => { b.dataset.armed = ""; b.textContent = t("end"); }, 5000);
+    b.textContent = t("end_confirm_button");
+    $("end-cancel").classList.remove("hidden");
+    announce(t("end_confirm"));
+  });
+  $("end-cancel").addEventListener("click", () => {
+    disarmEnd();
+    $("end").focus();
   });
   $("answer-form").addEventListener("submit", (e) => {
     e.preventDefault();

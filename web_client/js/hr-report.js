@@ -1,6 +1,6 @@
 // HR report view: scores with evidence per dimension, the whole transcript, and observers' comments.
 import { renderReport } from "./report-view.js";
-import { $, api, apiKey, boot, el, t } from "./hr.js";
+import { $, api, apiKey, boot, el, fmtTime, t } from "./hr.js";
 
 const interviewId = decodeURIComponent(location.pathname.split("/").filter(Boolean)[2] ?? "");
 
@@ -10,7 +10,7 @@ async function render() {
   const cand = await api(`/v1/candidates/${encodeURIComponent(iv.candidate_id)}`).catch(() => null);
   $("rep-title").textContent = `${cand?.name ?? iv.candidate_id} — ${job?.title ?? ""}`;
   $("rep-meta").replaceChildren(`${t("status")}: `, el("span", { class: `badge ${iv.status}`, text: t(iv.status) }),
-    ` · ${iv.mode} · ${iv.started_at ? new Date(`${iv.started_at}Z`).toLocaleString() : ""}`);
+    ` · ${iv.mode} · ${fmtTime(iv.started_at)}`);
   $("report").replaceChildren(iv.report ? renderReport(iv.report, { hr: true }) : el("p", { class: "muted", text: t("no_report") }));
   $("transcript").replaceChildren(...iv.transcript.flatMap((turn) => [
     el("li", { class: "q" }, el("div", { class: "kind", text: t(`kind_${turn.question_kind}`) }), turn.question),
@@ -43,7 +43,8 @@ async function recording() {
   const clock = (x) => `${Math.floor(x / 60)}:${String(Math.floor(x % 60)).padStart(2, "0")}`;
   const moments = (info.highlights ?? []).filter((h) => h.start != null).map((h) => el("li", {},
     el("button", { type: "button", onclick: () => { player.currentTime = h.start; player.play(); } }, clock(h.start)),
-    " ", el("span", { class: "muted small", text: `${h.kind}: ` }), `“${h.quote}”`));
+    " ", el("span", { class: "muted small", "data-kind": h.kind, text: `${t(`hl_${h.kind}`)}: ` }), `“${h.quote}”`,
+    h.kind === "follow_up" ? el("div", { class: "muted small", text: `→ ${h.detail}` }) : ""));
   $("recording").replaceChildren(player, moments.length ? el("div", {}, el("h3", { text: t("highlights") }), el("ul", { class: "facts" }, moments)) : "");
 }
 

@@ -1,5 +1,5 @@
 // Shared by the HR pages: the API key (asked once, kept in sessionStorage), authorised fetches, the header.
-import { apply, el, guessLang, setLang, t, wireSwitch } from "./i18n.js";
+import { apply, el, guessLang, lang, setLang, t, wireSwitch } from "./i18n.js";
 
 const KEY = "shanmian.apiKey";
 
@@ -103,5 +103,13 @@ export function statusBadge(status) {
 }
 
 export function fmtScore(x) { return typeof x === "number" ? x.toFixed(1) : "–"; }
+
+/** A server timestamp (ISO 8601 with its UTC offset) in the reader's locale and time zone; "" for none. */
+export function fmtTime(iso) {
+  if (!iso) return "";
+  // An offset-less value would be read as local time; the server's clock is UTC.
+  const when = new Date(/(?:Z|[+-]\d\d:?\d\d)$/i.test(iso) ? iso : `${iso}Z`);
+  return Number.isNaN(when.getTime()) ? iso : when.toLocaleString(lang() === "zh" ? "zh-CN" : "en");
+}
 
 export { el, t };

@@ -32,6 +32,7 @@ const STRINGS = {
     answer_label: "Type your answer", answer_placeholder: "Type here… (Ctrl+Enter sends)", send: "Send",
     rephrase: "Say it another way", repeat: "Repeat", end: "End interview",
     end_confirm: "End the interview now? Your answers so far will be scored.",
+    end_confirm_button: "Yes, end now", end_cancel: "Keep going",
     mute: "Mute voice", unmute: "Unmute voice",
     history: "Conversation so far", you: "You", interviewer: "Interviewer",
     disconnected: "Connection lost. Reconnecting…", reconnected: "Reconnected: the interview goes on.",
@@ -58,6 +59,8 @@ const STRINGS = {
     recommendation: "Recommendation", rec_note: "A recommendation only: people decide.",
     weaknesses: "Weaknesses", rationale: "Why", no_answer: "(no answer)", no_report: "No report yet.",
     no_comments: "No comments yet.", recording: "Recording", no_recording: "No recording is stored for this interview.", highlights: "Moments",
+    rec_advance: "Advance", rec_hold: "Hold: a person decides", rec_reject: "Do not advance", scored_by: "Scored by {model}",
+    hl_result: "Result", hl_technology: "Technology", hl_follow_up: "Led to a follow-up",
   },
   zh: {
     lang_switch: "English", lang_switch_label: "Switch to English",
@@ -91,6 +94,7 @@ const STRINGS = {
     answer_label: "输入您的回答", answer_placeholder: "在此输入…（Ctrl+Enter 发送）", send: "发送",
     rephrase: "换个说法", repeat: "重复问题", end: "结束面试",
     end_confirm: "现在结束面试吗？将根据您目前的回答评分。",
+    end_confirm_button: "确定结束", end_cancel: "继续面试",
     mute: "关闭朗读", unmute: "打开朗读",
     history: "对话记录", you: "您", interviewer: "面试官",
     disconnected: "连接已断开，正在重新连接…", reconnected: "已重新连接，面试继续。",
@@ -116,6 +120,8 @@ const STRINGS = {
     recommendation: "建议", rec_note: "仅为建议：由人来决定。",
     weaknesses: "不足", rationale: "依据", no_answer: "（未回答）", no_report: "还没有报告。",
     no_comments: "还没有备注。", recording: "录音", no_recording: "本次面试没有保存录音。", highlights: "关键片段",
+    rec_advance: "建议进入下一轮", rec_hold: "待定：由人来决定", rec_reject: "建议不进入下一轮", scored_by: "评分模型：{model}",
+    hl_result: "成果", hl_technology: "技术", hl_follow_up: "引出追问",
   },
 };
 

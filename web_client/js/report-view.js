@@ -24,7 +24,8 @@ export function renderReport(report, { hr = false } = {}) {
           fmt(report.overall), el("span", { class: "muted small", text: ` / 10` }))),
       hr ? el("div", {},
         el("div", { class: "muted small", text: t("recommendation") }),
-        el("div", { class: `rec ${report.recommendation}`, text: report.recommendation }),
+        el("div", { class: `rec ${report.recommendation}`, "data-recommendation": report.recommendation,
+          text: t(`rec_${report.recommendation}`) }),
         el("div", { class: "muted small", text: t("rec_note") })) : null),
   );
   root.append(el("h3", { text: t("dimensions") }));
@@ -44,6 +45,6 @@ export function renderReport(report, { hr = false } = {}) {
   root.append(list(t("strengths"), report.strengths, "strengths") ?? "");
   if (hr) root.append(list(t("weaknesses"), report.weaknesses, "weaknesses") ?? "");
   root.append(list(t("suggestions"), report.suggestions, "suggestions") ?? "");
-  root.append(el("p", { class: "muted small", text: hr ? `scored by ${report.scored_by ?? "?"}` : t("report_note") }));
+  root.append(el("p", { class: "muted small", text: hr ? t("scored_by", { model: report.scored_by ?? "?" }) : t("report_note") }));
   return root;
 }
