@@ -11,10 +11,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dialogue.follow_up import FollowUpPolicy
+from dialogue.judging import SessionJudging
 from dialogue.llm.base import LLMBackend
 from dialogue.plan import InterviewPlan
 from dialogue.report import Report
-from dialogue.scoring import RelevanceFn, score_session
+from dialogue.scoring import AnswerJudge, build_report, scorer_info
 from dialogue.session import (
     Ask,
     AskFollowUp,
@@ -90,11 +91,11 @@ class DraftSlot:
 
 @dataclass(frozen=True, slots=True)
 class InterviewerModels:
-    """Which model words questions and which judges answers; None means templates and rules only."""
+    """Which model words questions and which scores answers; None means templates, and no scores (HR reviews)."""
 
     wording: LLMBackend | None = None
-    judge: LLMBackend | None = None
-    relevance: RelevanceFn | None = None
+    judge: LLMBackend | None = None  # a configured model's own 0-10 per dimension, reported beside the score
+    answers: AnswerJudge = field(default_factory=lambda: AnswerJudge(None))
     wording_config: WordingConfig = field(default_factory=WordingConfig)
     # Shared by every session of a process: drafts (work that may never be used) run one at a time and only
     # when no other draft holds the model, so under load the CPU goes to what candidates are waiting for.
@@ -111,6 +112,7 @@ class Interviewer:
         self._rephrasings: dict[str, asyncio.Future[Worded]] = {}
         # The follow-up an answer would get, worded at the candidate's last pause, keyed by that answer.
         self._follow_up_draft: tuple[str, asyncio.Future[Worded]] | None = None
+        self._judging = SessionJudging(plan, models.answers)
 
     def start(self) -> list[InterviewerEvent]:
         return self._asked(self.session.start().question)
@@ -135,6 +137,8 @@ class Interviewer:
         before = len(self.session.turns)
         action = self.session.handle(event)
         out: list[InterviewerEvent] = [TurnRecorded(t) for t in self.session.turns[before:]]
+        if len(self.session.turns) > before:
+            self._judging.turn_ended(self.session.turns)
         match action:
             case Ask(question):
                 out += self._asked(question)
@@ -177,8 +181,14 @@ class Interviewer:
         return [ReportReady(report), InterviewClosed(reason)]
 
     async def score(self) -> Report:
-        return await score_session(
-            self.plan, self.session.turns, judge=self.models.judge, relevance=self.models.relevance
+        """The report, from the answers judged in the background as their turns ended (and any not yet judged)."""
+        answers = await self._judging.answers(self.session.turns)
+        return await build_report(
+            self.plan,
+            self.session.turns,
+            answers,
+            scorer=scorer_info(self.models.answers, self.models.judge),
+            judge=self.models.judge,
         )
 
     async def _follow_up(self, action: AskFollowUp) -> list[InterviewerEvent]:

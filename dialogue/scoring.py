@@ -1,242 +1,335 @@
-"""Scores a finished session: rules over measurable answer features, plus a capable model's judgement if set.
+"""Scores answers from a language model's probabilities, and builds a session's report from the answer scores.
 
-`score_session` is the entry point; the report says which part came from the rules and which from the model.
+An answer's score is 10 x content x specificity x relevance x substance, each factor in [0, 1]:
+
+- content: the rubric grade (expected value over the next digit after graded examples) / 9;
+- specificity: from the answer's surprisal; wording as predictable as fluent clichés is scaled down;
+- relevance: from how much more the answer predicts its own question than the plan's other questions;
+- substance: an answer that is mostly a comma-separated list of keywords is scaled down.
+
+Text addressed to the scorer or an AI is removed and the answer is read with and without it: the lower score is
+kept. Every main question is judged on all its turns joined (follow-ups count inside their main question only).
+A dimension without a judgeable answer is `insufficient_evidence`: left out of `overall` (weights renormalised),
+and the report asks for a person (`needs_human_review`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import re
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import astuple, dataclass
 from typing import Any
 
-from dialogue.answer_features import AnswerFeatures, answer_features, specificity, star_elements
-from dialogue.language import Language
-from dialogue.llm.base import LLMBackend
+from dialogue.answer_signals import MAX_ANSWER_CHARS, PROMPT_VERSION, AnswerSignals, SignalReader, fenced
+from dialogue.injection import addressed_to_scorer, without_spans
+from dialogue.language import Language, length_units
+from dialogue.llm.base import LLMBackend, LLMError
 from dialogue.llm.structured import generate_structured
-from dialogue.phrases import phrases
 from dialogue.plan import COMMUNICATION, InterviewPlan
 from dialogue.prompting import render
-from dialogue.report import DimensionScore, Report, is_verbatim, recommend
+from dialogue.report import (
+    AnswerScore,
+    Band,
+    DimensionScore,
+    DimensionStatus,
+    Factors,
+    Report,
+    ScorerInfo,
+    Signals,
+    band,
+    recommend,
+)
+from dialogue.scoring_text import scoring_text
 from dialogue.session import Turn
 from media.sentences import split_sentences
 
 log = logging.getLogger(__name__)
 
-# How much each feature counts in the rules score; STAR and specificity carry most of an answer's substance.
-FEATURE_WEIGHTS = {"star": 0.30, "specificity": 0.30, "relevance": 0.15, "length": 0.15, "coverage": 0.10}
+# Fewer recognised words than this (English words, or Chinese characters) is not an answer one can judge.
+MIN_UNITS = {"en": 8, "zh": 12}
+# Surprisal (nats/token) at or below which wording counts as fully generic, and at or above which not at all:
+# measured on the dev set (tests/dialogue/scoring_devset, dev split); Chinese text is less predictable per token.
+SURPRISAL_GENERIC = {"en": 2.2, "zh": 2.6}
+SURPRISAL_SPECIFIC = {"en": 3.0, "zh": 3.4}
+SPECIFICITY_FLOOR = 0.35  # a generic answer keeps this share of its content score
+# Relevance margin (nats): at or below LOW the answer fits other questions as well as its own.
+RELEVANCE_LOW = 0.0
+RELEVANCE_HIGH = 3.0
+RELEVANCE_FLOOR = 0.2
+# An answer whose text is mostly short comma-separated fragments is a keyword list.
+LIST_FRAGMENTS = 6
+LIST_SHARE = 0.6
+LIST_SUBSTANCE = 0.3
 MAX_EVIDENCE = 2
-JUDGE_MAX_TOKENS = 220
+JUDGE_MAX_TOKENS = 200
+JUDGED_CACHE = 1024  # answers remembered across sessions (an answer re-read at report time is not re-scored)
 
-RelevanceFn = Callable[[str, str], float]
-
-
-@dataclass(frozen=True, slots=True)
-class AnsweredQuestion:
-    question_id: str
-    question: str
-    dimension: str
-    answer: str
-    features: AnswerFeatures
+_SEPARATORS = re.compile(r"[,，、;；/|]")
 
 
-def answered_questions(plan: InterviewPlan, turns: Sequence[Turn]) -> list[AnsweredQuestion]:
-    """Each main question with everything said about it, follow-up answers included."""
-    out = []
-    for q in plan.questions:
-        said = " ".join(t.answer for t in turns if t.main_question_id == q.id)
-        if said.strip():
-            features = answer_features(said, q.text, plan.language, plan.requirements, topic=q.dimension)
-            out.append(AnsweredQuestion(q.id, q.text, q.dimension, said, features))
-    return out
+def keyword_list_share(text: str, language: Language) -> float:
+    """The share of an answer's fragments (between commas) that are a few words long; 0 for fewer than 6."""
+    fragments = [f.strip(" .。!！?？") for f in _SEPARATORS.split(text)]
+    fragments = [f for f in fragments if f]
+    if len(fragments) < LIST_FRAGMENTS:
+        return 0.0
+    short = 6 if language == "zh" else 3
+    return sum(1 for f in fragments if length_units(f, language) <= short) / len(fragments)
 
 
-def _coverage(dimension: str, answers: list[AnsweredQuestion], plan: InterviewPlan) -> float:
-    covered = set().union(*(a.features.coverage_terms for a in answers)) if answers else set()
-    if dimension in plan.requirements:
-        return 1.0 if dimension in covered else 0.0
-    return len(covered) / len(plan.requirements) if plan.requirements else 1.0
+def _ramp(x: float, low: float, high: float) -> float:
+    return max(0.0, min(1.0, (x - low) / (high - low)))
 
 
-def _feature_means(answers: list[AnsweredQuestion], plan: InterviewPlan, dimension: str) -> dict[str, float]:
-    n = len(answers)
-    return {
-        "star": sum(a.features.star_ratio for a in answers) / n,
-        "specificity": sum(a.features.specificity for a in answers) / n,
-        "relevance": sum(a.features.relevance for a in answers) / n,
-        "length": sum(a.features.length for a in answers) / n,
-        "coverage": _coverage(dimension, answers, plan),
-    }
-
-
-def _evidence(answers: list[AnsweredQuestion], language: Language) -> tuple[str, ...]:
-    """The candidate's most concrete sentences, verbatim."""
-    candidates = [s for a in answers for s in split_sentences(a.answer)]
-    ranked = sorted(
-        candidates,
-        key=lambda s: (len(star_elements(s, language)) + 2 * specificity(s, language), len(s)),
-        reverse=True,
+def factors(signals: AnswerSignals, text: str, language: Language) -> Factors:
+    specific = _ramp(signals.surprisal, SURPRISAL_GENERIC[language], SURPRISAL_SPECIFIC[language])
+    relevant = _ramp(signals.relevance, RELEVANCE_LOW, RELEVANCE_HIGH)
+    return Factors(
+        content=max(0.0, min(1.0, signals.rubric / 9)),
+        specificity=SPECIFICITY_FLOOR + (1 - SPECIFICITY_FLOOR) * specific,
+        relevance=RELEVANCE_FLOOR + (1 - RELEVANCE_FLOOR) * relevant,
+        substance=LIST_SUBSTANCE if keyword_list_share(text, language) >= LIST_SHARE else 1.0,
     )
-    return tuple(ranked[:MAX_EVIDENCE])
 
 
-def _answers_for(dimension: str, answers: list[AnsweredQuestion], plan: InterviewPlan) -> list[AnsweredQuestion]:
-    """A dimension's own questions; communication, and a dimension no question targets, is judged on all."""
-    if dimension == COMMUNICATION[plan.language]:
-        return answers
-    own = [a for a in answers if a.dimension == dimension]
-    if own or any(q.dimension == dimension for q in plan.questions):
-        return own
-    return answers
+def combined(f: Factors) -> float:
+    return round(10 * f.content * f.specificity * f.relevance * f.substance, 2)
 
 
 @dataclass(frozen=True, slots=True)
-class _Judgement:
-    score: int
-    rationale: str
-    quotes: tuple[str, ...]
+class _Read:
+    score: float
+    signals: AnswerSignals
+    factors: Factors
+
+
+class AnswerJudge:
+    """Judges answers with one `SignalReader`; the same text to the same question is read once."""
+
+    def __init__(self, reader: SignalReader | None) -> None:
+        self.reader = reader
+        self._done: OrderedDict[tuple[str, str, tuple[str, ...]], AnswerScore] = OrderedDict()
+
+    @property
+    def scored_by(self) -> str:
+        return self.reader.scorer.name if self.reader else "none"
+
+    async def _read(self, text: str, question: str, others: Sequence[str], language: Language) -> _Read:
+        assert self.reader is not None
+        signals = await self.reader.read(text, question, others, language)
+        f = factors(signals, text, language)
+        return _Read(combined(f), signals, f)
+
+    async def judge(self, plan: InterviewPlan, question_id: str, turns: Sequence[Turn]) -> AnswerScore:
+        """The score of everything said to main question `question_id` so far."""
+        question = next(q for q in plan.questions if q.id == question_id)
+        said = " ".join(t.answer.strip() for t in turns if t.main_question_id == question_id and t.answer.strip())
+        others = tuple(q.text for q in plan.questions if q.id != question_id)
+        key = (question.text, said, others)
+        if key in self._done:
+            self._done.move_to_end(key)
+            return self._done[key]
+        spans = addressed_to_scorer(said)
+        clean = without_spans(said, spans) if spans else said
+        n_turns = sum(1 for t in turns if t.main_question_id == question_id)
+        base = AnswerScore(question_id, question.text, question.dimension, n_turns, None, None, None)
+        if self.reader is None or length_units(clean, plan.language) < MIN_UNITS[plan.language]:
+            return base
+        try:
+            read = await self._read(clean, question.text, others, plan.language)
+            seconds = read.signals.seconds
+            if spans:
+                # The answer as said, instructions included, may not score higher than without them.
+                full = await self._read(said, question.text, others, plan.language)
+                seconds += full.signals.seconds
+                read = min(read, full, key=lambda r: r.score)
+        except LLMError as exc:
+            # Unscored, not scored 0: the dimension becomes insufficient_evidence and a person looks.
+            log.error("the scoring model failed on %s: %s", question_id, exc)
+            return base
+        s = read.signals
+        result = AnswerScore(
+            question_id,
+            question.text,
+            question.dimension,
+            n_turns,
+            read.score,
+            Signals(round(s.rubric, 3), round(s.surprisal, 3), round(s.relevance, 3), s.tokens),
+            Factors(*(round(x, 3) for x in astuple(read.factors))),
+            removed=tuple(said[sp.start : sp.end].strip() for sp in spans),
+            truncated=len(fenced(clean, MAX_ANSWER_CHARS + 1)) > MAX_ANSWER_CHARS,
+            seconds=round(seconds, 3),
+        )
+        self._done[key] = result
+        if len(self._done) > JUDGED_CACHE:
+            self._done.popitem(last=False)
+        return result
+
+
+def _answers_for(dimension: str, answers: Sequence[AnswerScore], plan: InterviewPlan) -> list[AnswerScore]:
+    """A dimension's own questions; communication, and a dimension no question targets, is judged on all."""
+    if dimension == COMMUNICATION[plan.language] or not any(q.dimension == dimension for q in plan.questions):
+        return list(answers)
+    return [a for a in answers if a.dimension == dimension]
+
+
+def _evidence(answers: Sequence[AnswerScore], turns: Sequence[Turn]) -> tuple[str, ...]:
+    """The longest sentences of the best-scored answers, verbatim, never text that was removed as injection."""
+    quotes: list[str] = []
+    for a in sorted(answers, key=lambda a: -(a.score or 0)):
+        said = [t.answer for t in turns if t.main_question_id == a.question_id]
+        sentences = [s for text in said for s in split_sentences(text)]
+        sentences = [
+            s for s in sentences if not any(r in s or s in r for r in a.removed) and not addressed_to_scorer(s)
+        ]
+        quotes += sorted(sentences, key=len, reverse=True)[:1]
+        if len(quotes) >= MAX_EVIDENCE:
+            break
+    return tuple(quotes)
+
+
+def _weakest(a: AnswerScore) -> str | None:
+    if a.factors is None:
+        return None
+    f = a.factors
+    named = {"content": f.content, "specificity": f.specificity, "relevance": f.relevance, "substance": f.substance}
+    name, value = min(named.items(), key=lambda kv: kv[1])
+    return name if value < 0.6 else None
 
 
 _JUDGE_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "properties": {
-        "score": {"type": "integer", "enum": list(range(11))},
-        "rationale": {"type": "string", "maxLength": 240},
-        "quotes": {"type": "array", "items": {"type": "string", "maxLength": 160}, "maxItems": 2},
-    },
-    "required": ["score", "rationale", "quotes"],
+    "properties": {"score": {"type": "integer", "enum": list(range(11))}},
+    "required": ["score"],
 }
 
 
-def _parse_judgement(raw: Any) -> _Judgement:
+def _parse_judge(raw: Any) -> int:
     score = raw["score"]
     if not isinstance(score, int) or isinstance(score, bool) or not 0 <= score <= 10:
         raise ValueError(f"score {score!r} is not an integer from 0 to 10")
-    rationale = str(raw["rationale"]).strip()
-    if not rationale:
-        raise ValueError("empty rationale")
-    quotes = tuple(str(q) for q in raw.get("quotes", []) if isinstance(q, str))
-    return _Judgement(score, rationale, quotes)
+    return score
 
 
-async def _judge(
-    backend: LLMBackend, plan: InterviewPlan, dimension: str, answers: list[AnsweredQuestion]
-) -> _Judgement | None:
-    transcript = "\n".join(f"Q: {a.question}\nA: {a.answer}" for a in answers)
-    messages = render("judge", plan.language, title=plan.title, dimension=dimension, answers=transcript)
-    return await generate_structured(backend, messages, _JUDGE_SCHEMA, _parse_judgement, max_tokens=JUDGE_MAX_TOKENS)
+async def _judge_dimension(
+    judge: LLMBackend, plan: InterviewPlan, dimension: str, answers: Sequence[AnswerScore], turns: Sequence[Turn]
+) -> int | None:
+    """A configured model's own 0-10 for a dimension; candidate words are fenced, flattened and cut."""
+    lines = []
+    for a in answers:
+        said = " ".join(t.answer for t in turns if t.main_question_id == a.question_id)
+        lines.append(f"Q: {a.question}\nA: <<<{fenced(said, MAX_ANSWER_CHARS)}>>>")
+    messages = render("judge", plan.language, title=plan.title, dimension=dimension, answers="\n".join(lines))
+    return await generate_structured(judge, messages, _JUDGE_SCHEMA, _parse_judge, max_tokens=JUDGE_MAX_TOKENS)
 
 
-def _summaries(
-    means: dict[str, float], covered: set[str], plan: InterviewPlan
-) -> tuple[list[str], list[str], list[str]]:
-    p = phrases(plan.language)
-    sep = "、" if plan.language == "zh" else ", "
-    missing = [r for r in plan.requirements if r not in covered]
-    strengths, weaknesses, suggestions = [], [], []
-    if means["star"] >= 0.67:
-        strengths.append(p.strength["star"])
-    elif means["star"] < 0.5:
-        weaknesses.append(p.weakness["star"])
-        suggestions.append(p.suggestion["star"])
-    if means["specificity"] >= 0.5:
-        strengths.append(p.strength["specificity"])
-    elif means["specificity"] < 0.3:
-        weaknesses.append(p.weakness["specificity"])
-        suggestions.append(p.suggestion["specificity"])
-    if covered:
-        strengths.append(p.strength["coverage"].format(terms=sep.join(sorted(covered))))
-    if missing:
-        weaknesses.append(p.weakness["coverage"].format(terms=sep.join(missing)))
-        suggestions.append(p.suggestion["coverage"].format(terms=sep.join(missing)))
-    if means["relevance"] >= 0.6:
-        strengths.append(p.strength["relevance"])
-    elif means["relevance"] < 0.25:
-        weaknesses.append(p.weakness["relevance"])
-        suggestions.append(p.suggestion["relevance"])
-    if means["length"] < 0.4:
-        weaknesses.append(p.weakness["length"])
-        suggestions.append(p.suggestion["length"])
-    return strengths, weaknesses, suggestions
+async def build_report(
+    plan: InterviewPlan,
+    turns: Sequence[Turn],
+    answers: Sequence[AnswerScore],
+    *,
+    scorer: ScorerInfo,
+    judge: LLMBackend | None = None,
+) -> Report:
+    """The report from judged answers (one per answered main question)."""
+    text = scoring_text(plan.language)
+    dimensions: list[DimensionScore] = []
+    notes: list[str] = []
+    for d in plan.dimensions:
+        own = _answers_for(d.name, answers, plan)
+        judged = [a for a in own if a.score is not None]
+        if not judged:
+            dimensions.append(
+                DimensionScore(
+                    d.name, round(d.weight, 6), DimensionStatus.INSUFFICIENT_EVIDENCE, None,
+                    Band.INSUFFICIENT_EVIDENCE, (), text.insufficient.format(dimension=d.name), (),
+                    tuple(a.question_id for a in own),
+                )
+            )  # fmt: skip
+            notes.append(text.insufficient.format(dimension=d.name))
+            continue
+        score = round(sum(a.score or 0 for a in judged) / len(judged), 1)
+        rationale = " ".join(
+            text.rationale.format(
+                question_id=a.question_id, score=a.score, rubric=a.signals.rubric, surprisal=a.signals.surprisal,
+                margin=a.signals.relevance, content=a.factors.content, specificity=a.factors.specificity,
+                relevance=a.factors.relevance, substance=a.factors.substance,
+            )
+            for a in judged
+            if a.signals is not None and a.factors is not None
+        )  # fmt: skip
+        weak = [w for w in (_weakest(a) for a in judged) if w]
+        suggestions = tuple(dict.fromkeys(text.suggestion[w] for w in weak))
+        model_score = None
+        if judge is not None:
+            verdict = await _judge_dimension(judge, plan, d.name, judged, turns)
+            if verdict is not None:
+                model_score = float(verdict)
+                rationale += " " + text.judge.format(model=judge.name, score=verdict)
+        dimensions.append(
+            DimensionScore(
+                d.name, round(d.weight, 6), DimensionStatus.SCORED, score, band(score), _evidence(judged, turns),
+                rationale, suggestions, tuple(a.question_id for a in own), model_score,
+            )
+        )  # fmt: skip
+    scored = [d for d in dimensions if d.score is not None]
+    total_weight = sum(d.weight for d in scored)
+    overall = round(sum((d.score or 0) * d.weight for d in scored) / total_weight, 1) if scored else None
+    removed = sum(len(a.removed) for a in answers)
+    if removed:
+        notes.append(text.injection.format(count=removed))
+    if any(a.truncated for a in answers):
+        notes.append(text.truncated.format(chars=MAX_ANSWER_CHARS))
+    if scorer.scored_by == "none":
+        notes.append(text.no_scorer)
+    strengths = tuple(text.strength.format(dimension=d.name) for d in scored if d.band in (Band.STRONG, Band.SOLID))
+    weaknesses = []
+    for dim in scored:
+        for a in _answers_for(dim.name, answers, plan):
+            w = _weakest(a)
+            if w:
+                weaknesses.append(text.weakness[w].format(dimension=dim.name))
+    suggestions = tuple(dict.fromkeys(s for d in dimensions for s in d.suggestions))
+    return Report(
+        overall=overall,
+        recommendation=recommend(overall, plan.pass_threshold),
+        needs_human_review=len(scored) < len(dimensions) or removed > 0 or overall is None,
+        dimensions=tuple(dimensions),
+        answers=tuple(answers),
+        strengths=strengths,
+        weaknesses=tuple(dict.fromkeys(weaknesses)),
+        suggestions=suggestions,
+        scored_by=scorer.scored_by,
+        scorer=scorer,
+        pass_threshold=plan.pass_threshold,
+        language=plan.language,
+        answered_questions=len({t.main_question_id for t in turns if t.main_question_id != "closing"}),
+        total_questions=len(plan.questions),
+        notes=tuple(notes),
+        plan_version=plan.version,
+    )
 
 
-def _rescored_relevance(answers: list[AnsweredQuestion], relevance: RelevanceFn) -> list[AnsweredQuestion]:
-    return [
-        AnsweredQuestion(
-            a.question_id,
-            a.question,
-            a.dimension,
-            a.answer,
-            AnswerFeatures(
-                a.features.star,
-                a.features.specificity,
-                max(a.features.relevance, relevance(a.question, a.answer)),
-                a.features.length,
-                a.features.coverage_terms,
-            ),
-        )
-        for a in answers
-    ]
+def scorer_info(judge: AnswerJudge, model: LLMBackend | None = None) -> ScorerInfo:
+    sha = judge.reader.scorer.model_sha256 if judge.reader else None
+    return ScorerInfo(judge.scored_by, sha, PROMPT_VERSION, model.name if model else None)
+
+
+def answered_ids(plan: InterviewPlan, turns: Sequence[Turn]) -> list[str]:
+    said = {t.main_question_id for t in turns if t.answer.strip()}
+    return [q.id for q in plan.questions if q.id in said]
 
 
 async def score_session(
     plan: InterviewPlan,
     turns: Sequence[Turn],
     *,
-    judge: LLMBackend | None = None,
-    relevance: RelevanceFn | None = None,
+    judge: AnswerJudge | None = None,
+    model_judge: LLMBackend | None = None,
 ) -> Report:
-    """The report for a session: rules always, the judge model's score averaged in where it gives a valid one."""
-    p = phrases(plan.language)
-    answers = answered_questions(plan, turns)
-    if relevance is not None:
-        # Embedding answers is CPU work: keep it off the event loop.
-        answers = await asyncio.to_thread(_rescored_relevance, answers, relevance)
-    dimensions = []
-    judged = False
-    for d in plan.dimensions:
-        own = _answers_for(d.name, answers, plan)
-        if not own:
-            dimensions.append(DimensionScore(d.name, round(d.weight, 6), 0.0, (), p.not_covered, 0.0))
-            continue
-        means = _feature_means(own, plan, d.name)
-        rules = round(10 * sum(FEATURE_WEIGHTS[k] * v for k, v in means.items()), 1)
-        evidence = list(_evidence(own, plan.language))
-        rationale = p.rationale.format(answers=len(own), **means)
-        score, model_score = rules, None
-        if judge is not None:
-            verdict = await _judge(judge, plan, d.name, own)
-            if verdict is not None:
-                judged = True
-                model_score = float(verdict.score)
-                score = round((rules + model_score) / 2, 1)
-                rationale += " " + p.judged_by_model.format(
-                    model=judge.name, score=verdict.score, rationale=verdict.rationale
-                )
-                sources = [a.answer for a in own]
-                evidence += [q for q in verdict.quotes if is_verbatim(q, sources) and q not in evidence]
-        dimensions.append(
-            DimensionScore(
-                d.name, round(d.weight, 6), score, tuple(evidence[: MAX_EVIDENCE + 2]), rationale, rules, model_score
-            )
-        )
-    overall = round(sum(d.score * d.weight for d in dimensions), 1)
-    covered: set[str] = set().union(*(a.features.coverage_terms for a in answers)) if answers else set()
-    if answers:
-        strengths, weaknesses, suggestions = _summaries(_feature_means(answers, plan, ""), covered, plan)
-    else:
-        strengths, weaknesses, suggestions = [], [p.not_covered], []
-    return Report(
-        overall=overall,
-        recommendation=recommend(overall, plan.pass_threshold),
-        dimensions=tuple(dimensions),
-        strengths=tuple(strengths),
-        weaknesses=tuple(weaknesses),
-        suggestions=tuple(suggestions),
-        scored_by=f"rules+{judge.name}" if judged and judge is not None else "rules",
-        pass_threshold=plan.pass_threshold,
-        language=plan.language,
-        answered_questions=len(answers),
-        total_questions=len(plan.questions),
-    )
+    """The report for a finished session's transcript (deterministic: same turns, same report)."""
+    judge = judge or AnswerJudge(None)
+    answers = [await judge.judge(plan, qid, turns) for qid in answered_ids(plan, turns)]
+    return await build_report(plan, turns, answers, scorer=scorer_info(judge, model_judge), judge=model_judge)

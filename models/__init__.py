@@ -1,5 +1,5 @@
 """Model weights: the manifest of embedded defaults with their checksums, and resolving a name or path to files."""
 
-from models.registry import ModelError, ModelSpec, describe, manifest, resolve, sha256_of
+from models.registry import ModelError, ModelSpec, describe, embedded_sha256, manifest, resolve, sha256_of
 
-__all__ = ["ModelError", "ModelSpec", "describe", "manifest", "resolve", "sha256_of"]
+__all__ = ["ModelError", "ModelSpec", "describe", "embedded_sha256", "manifest", "resolve", "sha256_of"]

@@ -170,3 +170,9 @@ def resolve(name_or_path: str, cache_dir: Path | None = None) -> Path:
 def describe(name_or_path: str) -> str:
     spec = manifest().get(name_or_path)
     return f"{spec.name} ({spec.description})" if spec else f"{name_or_path} (configured path)"
+
+
+def embedded_sha256(name_or_path: str) -> str | None:
+    """The checksum of an embedded single-file model (reports name the exact weights); None for a configured path."""
+    spec = manifest().get(name_or_path)
+    return spec.files[0].sha256 if spec is not None and spec.is_single_file else None

@@ -13,11 +13,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import models
-from dialogue.answer_features import embedding_relevance
+from dialogue.answer_signals import SignalReader
 from dialogue.interviewer import DraftSlot, InterviewerModels
-from dialogue.language import Language
+from dialogue.language import LANGUAGES, Language
 from dialogue.llm import LLMBackend, build_backend
-from dialogue.semantic import EncoderUnavailable, SentenceEncoder
+from dialogue.llm.token_logprobs import TokenScorer, build_token_scorer
+from dialogue.scoring import AnswerJudge
 from dialogue.wording import WordingConfig
 from media import ASRConfig, ASREngine, SileroVad
 from server.planning import PlannerModel
@@ -30,13 +31,16 @@ log = logging.getLogger(__name__)
 class Runtime:
     settings: Settings
     llm: LLMBackend | None = None
-    encoder: SentenceEncoder | None = None
+    scorer: TokenScorer | None = None
+    answer_judge: AnswerJudge = field(default_factory=lambda: AnswerJudge(None))
     asr: ASREngine | None = None
     vad: SileroVad | None = None
     loaded: list[str] = field(default_factory=list)
     drafting: DraftSlot = field(default_factory=DraftSlot)  # one speculative model call at a time
     timings: list[tuple[str, float]] = field(default_factory=list)  # start-up steps and their seconds
     planner: PlannerModel | None = None  # drafts plans and résumé probes; loads its model on first use
+    # Words questions in the languages `llm` leaves out (Chinese, with the embedded 135M model).
+    wording_fallback: LLMBackend | None = None
 
     @contextmanager
     def _step(self, name: str) -> Iterator[None]:
@@ -78,27 +82,50 @@ class Runtime:
             runtime.loaded.append(f"ASR: {models.describe(settings.asr_model_en)} (en)")
             runtime.loaded.append(f"ASR: {models.describe(settings.asr_model_zh)} (zh)")
             runtime.loaded.append(f"VAD: {models.describe('silero-vad')}")
-        try:
-            with runtime._step("embeddings"):
-                folder = await asyncio.to_thread(models.resolve, settings.embedding_model)
-                runtime.encoder = await asyncio.to_thread(SentenceEncoder.load, folder)
-            runtime.loaded.append(f"embeddings: {models.describe(settings.embedding_model)}")
-        except (models.ModelError, EncoderUnavailable) as exc:
-            # Relevance then falls back to word overlap; the interview itself does not depend on it.
-            log.warning("sentence embeddings unavailable, relevance uses word overlap only: %s", exc)
+        if settings.score_backend == "llama_cpp":
+            with runtime._step("scoring model (verify + load)"):
+                path = await asyncio.to_thread(models.resolve, settings.score_model)
+                runtime.scorer = await asyncio.to_thread(
+                    build_token_scorer,
+                    "llama_cpp",
+                    model=str(path),
+                    n_threads=settings.score_threads,
+                    model_sha256=models.embedded_sha256(settings.score_model),
+                )
+            runtime.loaded.append(f"scoring: {models.describe(settings.score_model)} via llama.cpp")
+        elif settings.score_backend == "openai":
+            runtime.scorer = build_token_scorer(
+                "openai",
+                model=settings.score_model,
+                base_url=settings.score_base_url,
+                api_key=settings.score_api_key or None,
+            )
+            runtime.loaded.append(f"scoring: {settings.score_model} at {settings.score_base_url}")
+        else:
+            runtime.loaded.append("scoring: none (reports ask HR to review)")
+        # One judge per process: sessions share the model's worker and the questions' cached priors.
+        runtime.answer_judge = AnswerJudge(SignalReader(runtime.scorer) if runtime.scorer else None)
         runtime.planner = PlannerModel(settings, runtime.llm)
+        fallback = settings.llm_wording_fallback
+        if settings.llm_wording and fallback != "none" and not all(settings.words_in(x) for x in LANGUAGES):
+            with runtime._step("wording model (verify + load)"):
+                runtime.wording_fallback = await runtime.planner.model(fallback)
+            runtime.loaded.append(f"wording (other languages): {models.describe(fallback)} via llama.cpp")
         return runtime
 
     def interviewer_models(self, language: Language) -> InterviewerModels:
-        # all-MiniLM-L6-v2 is an English model: Chinese relevance stays with character overlap.
-        relevance = embedding_relevance(self.encoder.similarity) if self.encoder and language == "en" else None
         return InterviewerModels(
-            wording=self.llm if self.settings.llm_wording and self.settings.words_in(language) else None,
+            wording=self._wording(language),
             judge=self.llm if self.settings.llm_judge else None,
-            relevance=relevance,
+            answers=self.answer_judge,
             wording_config=WordingConfig(timeout_s=self.settings.llm_wording_timeout_s),
             drafting=self.drafting,
         )
+
+    def _wording(self, language: Language) -> LLMBackend | None:
+        if not self.settings.llm_wording:
+            return None
+        return self.llm if self.settings.words_in(language) else self.wording_fallback
 
     async def aclose(self) -> None:
         if self.planner is not None:
@@ -107,3 +134,5 @@ class Runtime:
             self.asr.close()
         if self.llm is not None:
             await self.llm.aclose()
+        if self.scorer is not None:
+            await self.scorer.aclose()

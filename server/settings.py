@@ -43,7 +43,19 @@ class Settings:
     # (its Chinese is too weak to help: slow and rejected by validation) and every language for any other model.
     llm_wording_languages: str = ""
     llm_wording_timeout_s: float = 2.0
-    embedding_model: str = "minilm-l6-v2"  # sentence embeddings for answer relevance (English)
+    # The packaged model that words questions in the languages above leaves out (Chinese, with the embedded 135M
+    # model): loaded at start-up, one instance shared with the planner when it is the same; "none": templates.
+    llm_wording_fallback: str = "qwen2.5-coder-1.5b-instruct"
+    embedding_model: str = "minilm-l6-v2"  # sentence embeddings (checked by `doctor`)
+    # The model whose token probabilities score answers (dialogue.answer_signals): llama_cpp (a manifest name or a
+    # GGUF path), openai (a /v1/completions endpoint with logprobs), or none (nothing is scored; HR reviews).
+    score_backend: str = "llama_cpp"
+    score_model: str = "qwen2.5-coder-1.5b-instruct"
+    score_base_url: str = ""
+    score_api_key: str = ""
+    # One thread: scoring runs niced beside speech recognition, and llama.cpp's threads spin-wait on each other
+    # when the cores are busy (measured 4x slower with 2 threads on a loaded 2-core machine).
+    score_threads: int = 1
     # Who drafts plans for jobs posted without questions, and résumé probes: a manifest name or GGUF path
     # (llama.cpp, loaded on first use), "llm" (the SHANMIAN_LLM_* model) or "none" (the rule-based plan, no probes).
     plan_model: str = "qwen2.5-coder-1.5b-instruct"
@@ -122,6 +134,10 @@ class Settings:
     def validate(self) -> None:
         if self.llm_backend not in ("llama_cpp", "openai", "none"):
             raise SettingsError(f"SHANMIAN_LLM_BACKEND={self.llm_backend!r}: use llama_cpp, openai or none")
+        if self.score_backend not in ("llama_cpp", "openai", "none"):
+            raise SettingsError(f"SHANMIAN_SCORE_BACKEND={self.score_backend!r}: use llama_cpp, openai or none")
+        if self.score_backend == "openai" and not self.score_base_url:
+            raise SettingsError("SHANMIAN_SCORE_BACKEND=openai needs SHANMIAN_SCORE_BASE_URL")
         if self.llm_backend == "openai" and not self.llm_base_url:
             raise SettingsError("SHANMIAN_LLM_BACKEND=openai needs SHANMIAN_LLM_BASE_URL (e.g. http://host:8080/v1)")
         for name in ("rate_limit_per_minute", "stream_rate_limit_per_minute", "stream_rate_limit_burst", "bus_history"):

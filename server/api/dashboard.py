@@ -54,7 +54,7 @@ async def dashboard(store: NamedDependency[Store]) -> dict[str, Any]:
                 await name(row.candidate_id)
                 live.append(dict(_interview(row, names), job_id=job.id, job_title=job.title))
         passed = sum(
-            1 for r in interviews if r.report is not None and float(r.report.get("overall", 0.0)) >= job.pass_threshold
+            1 for r in interviews if r.report is not None and float(r.report.get("overall") or 0.0) >= job.pass_threshold
         )
         by_status = {s: counts.get((job.id, s), 0) for s in InterviewStatus}
         jobs.append(

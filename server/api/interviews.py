@@ -11,11 +11,12 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_401_UNAUTHORIZED, HTTP_404_NOT_FOUND
 
+from dialogue.report import CandidateReport, Report, candidate_view
 from dialogue.resume_probes import probes_from_json
 from server.api.schemas import CommentOut, InterviewCreated, InterviewIn, InterviewOut, ProbeOut, TurnOut
 from server.auth import bearer_key, hr_guard, is_hr_key, token_matches
 from server.db.status import InterviewStatus, JobStatus
-from server.db.store import Store
+from server.db.store import Store, StoredReportError, report_from_json
 from server.db.tables import InterviewRow
 from server.errors import ApiError, bad_request, conflict, not_found
 from server.planning import Drafts, draft_interview_probes
@@ -101,7 +102,7 @@ class InterviewController(Controller):
                 TurnOut(t.seq, t.question_id, t.question_kind.value, t.question_text, t.answer, t.start, t.end)
                 for t in turns
             ],
-            report=row.report,
+            report=_stored_report(row),
             comments=[CommentOut(c.author, c.text, c.created_at) for c in comments],
             scheduled_at=row.scheduled_at,
             started_at=row.started_at,
@@ -124,8 +125,8 @@ class InterviewController(Controller):
         store: NamedDependency[Store],
         settings: NamedDependency[Settings],
         token: FromQuery[str | None] = None,
-    ) -> dict[str, Any]:
-        """HR with the API key, or the candidate with `?token=<candidate_token>`."""
+    ) -> Report | CandidateReport:
+        """HR with the API key reads the full report; the candidate, with `?token=<candidate_token>`, their view."""
         hr = is_hr_key(settings, bearer_key(request))
         row = await store.interview(interview_id)
         # Without the HR key, an unknown id answers like a wrong token: ids are not to be probed.
@@ -139,4 +140,18 @@ class InterviewController(Controller):
             )
         if row.report is None:
             raise ApiError(HTTP_404_NOT_FOUND, "not_found", f"the interview has no report yet (status: {row.status})")
-        return row.report
+        try:
+            report = report_from_json(row.report)
+        except StoredReportError as exc:
+            raise conflict(f"{exc}; score it again with POST /v1/interviews/{interview_id}/score") from exc
+        return report if hr else candidate_view(report)
+
+
+def _stored_report(row: InterviewRow) -> Report | None:
+    """HR's report; one stored in an older format is left out (the report route says how to score it again)."""
+    if row.report is None:
+        return None
+    try:
+        return report_from_json(row.report)
+    except StoredReportError:
+        return None

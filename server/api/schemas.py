@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
 
+from dialogue.report import Report
 from server.db.status import InterviewStatus, JobStatus
 
 NonEmpty = Annotated[str, Meta(min_length=1, max_length=200)]
@@ -140,7 +141,7 @@ class InterviewOut(Struct):
     mode: str
     status: InterviewStatus
     transcript: list[TurnOut]
-    report: dict[str, Any] | None
+    report: Report | None
     comments: list[CommentOut]
     scheduled_at: datetime | None
     started_at: datetime | None

@@ -35,7 +35,7 @@ async def score_interview(
         raise conflict(f"the interview's job {row.job_id!r} no longer exists; its plan is needed to score")
     plan = await store.interview_plan(row) or plan_from_json(job.plan)  # the version the interview ran
     models = runtime.interviewer_models(plan.language)
-    report = await score_session(plan, await store.turns(interview_id), judge=models.judge, relevance=models.relevance)
+    report = await score_session(plan, await store.turns(interview_id), judge=models.answers, model_judge=models.judge)
     await store.save_report(interview_id, report)
     await store.audit("hr", "interview_scored", interview_id, overall=report.overall)
     return report_to_json(report)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from dialogue.plan import InterviewPlan
-from dialogue.report import Report
+from dialogue.report import CandidateReport, Report, candidate_view
 from dialogue.resume_probes import probes_from_json, with_probes
 from dialogue.session import QuestionKind, Turn
 from server.db import migrate
@@ -49,6 +50,21 @@ def plan_from_json(raw: dict[str, Any]) -> InterviewPlan:
 
 def report_to_json(report: Report) -> dict[str, Any]:
     return msgspec.to_builtins(report)
+
+
+class StoredReportError(ValueError):
+    """A stored report in a shape older than this server's `Report` (scored before issue 11): score it again."""
+
+
+def report_from_json(raw: dict[str, Any]) -> Report:
+    try:
+        return msgspec.convert(raw, Report)
+    except msgspec.ValidationError as exc:
+        raise StoredReportError(f"the stored report predates this server's report format ({exc})") from exc
+
+
+def candidate_report_from_json(raw: dict[str, Any]) -> CandidateReport:
+    return candidate_view(report_from_json(raw))
 
 
 class Store:
@@ -101,7 +117,7 @@ class Store:
                 raise LookupError(f"job {job_id!r} does not exist")
             newest = await s.scalar(select(func.max(PlanVersionRow.version)).where(PlanVersionRow.job_id == job_id))
             version = (newest or 0) + 1
-            raw = plan_to_json(plan)
+            raw = plan_to_json(replace(plan, version=version))
             s.add(PlanVersionRow(job_id=job_id, version=version, plan=raw, source=source, note=note))
             job.plan, job.plan_version, job.status = raw, version, JobStatus.READY
         return version
@@ -140,7 +156,8 @@ class Store:
         version = await self.plan_version(row.job_id, row.plan_version)
         if version is None:
             return None
-        return with_probes(plan_from_json(version.plan), probes_from_json(row.probes))
+        plan = replace(plan_from_json(version.plan), version=version.version)
+        return with_probes(plan, probes_from_json(row.probes))
 
     async def set_probes(self, interview_id: str, probes: list[Any]) -> None:
         async with self._session() as s, s.begin():

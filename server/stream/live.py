@@ -24,10 +24,11 @@ from dialogue.interviewer import (
     TurnRecorded,
 )
 from dialogue.plan import InterviewPlan
+from dialogue.report import candidate_view
 from dialogue.session import SessionEvent
 from server.bus import channel_name
 from server.db.status import InterviewStatus
-from server.db.store import Store, report_to_json
+from server.db.store import Store
 from server.stream.messages import (
     CandidateJoined,
     CandidateLeft,
@@ -164,7 +165,9 @@ class LiveInterview:
                     if self.report_notes:
                         report = replace(report, notes=(*report.notes, *self.report_notes))
                     await self.store.save_report(self.interview_id, report)
-                    await self.emit(ReportOut(report=report_to_json(report)))
+                    # Two views: the candidate never receives what is meant for HR.
+                    await self.emit(ReportOut(report=candidate_view(report)), to_observers=False)
+                    await self.emit(ReportOut(report=report), to_candidate=False)
                 case InterviewClosed(reason):
                     self.finished = True
                     await self.store.set_status(self.interview_id, InterviewStatus.COMPLETED, reason=reason)

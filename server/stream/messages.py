@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, Struct
 
+from dialogue.report import CandidateReport, Report
 from dialogue.session import Question
 
 
@@ -146,7 +147,9 @@ class TurnEndOut(Out, tag="turn_end"):
 
 
 class ReportOut(Out, tag="report"):
-    report: dict[str, Any]
+    """The candidate gets their view; observers (HR) the full report."""
+
+    report: Report | CandidateReport
 
 
 class ClosedOut(Out, tag="closed"):

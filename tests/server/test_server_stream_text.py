@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from server_testkit import Api, Stream
 
+BANDS = {"strong", "solid", "developing", "limited", "insufficient_evidence"}
+
 
 def scenario(fixtures_dir: Path, name: str) -> dict[str, Any]:
     manifest = json.loads((fixtures_dir / name / "manifest.json").read_text())
@@ -71,9 +73,14 @@ async def test_a_whole_text_interview_ends_with_a_stored_report(
     typed = [m["text"] for m in stream.received if m["type"] == "turn_end"]
     assert typed[0] == clip(sc, role="answer", question=1, quality="strong")
 
-    assert 0 <= report["overall"] <= 10 and report["recommendation"] in ("advance", "hold", "reject")
-    weights = sum(d["weight"] for d in report["dimensions"])
-    assert report["overall"] == pytest.approx(sum(d["score"] * d["weight"] for d in report["dimensions"]) / weights, abs=0.11)
+    # The candidate's stream carries their view: bands and evidence, nothing meant for HR.
+    assert not set(report) & {"overall", "recommendation", "pass_threshold", "weaknesses", "scorer", "answers"}
+    assert report["notice"] and {d["band"] for d in report["dimensions"]} <= BANDS
+    full = (await api.get(f"/v1/interviews/{iv['id']}/report")).json()
+    assert 0 <= full["overall"] <= 10 and full["recommendation"] in ("advance", "hold", "reject")
+    scored = [d for d in full["dimensions"] if d["score"] is not None]
+    weights = sum(d["weight"] for d in scored)
+    assert full["overall"] == pytest.approx(sum(d["score"] * d["weight"] for d in scored) / weights, abs=0.11)
     answers = " ".join(t for t in (clip(sc, role="answer", question=i + 1) for i in range(5)) if t)
     for d in report["dimensions"]:
         for quote in d["evidence"]:
@@ -84,7 +91,7 @@ async def test_a_whole_text_interview_ends_with_a_stored_report(
 
     hr = await api.get(f"/v1/interviews/{iv['id']}")
     body = hr.json()
-    assert body["status"] == "completed" and body["report"]["overall"] == report["overall"]
+    assert body["status"] == "completed" and body["report"] == full
     assert [t["answer"] for t in body["transcript"]][:1] == [clip(sc, role="answer", question=1, quality="strong")]
     mine = await api.get(f"/v1/interviews/{iv['id']}/report", auth=False, token=iv["candidate_token"])
     assert mine.status_code == 200 and mine.json() == report
@@ -96,12 +103,14 @@ async def test_strong_answers_score_at_least_two_points_above_weak_ones(
     sc = scenario(fixtures_dir, "backend_en")
     scores = {}
     for quality in ("strong", "weak"):
-        stream = await join(live_server, await api.interview(sc["job"]))
+        iv = await api.interview(sc["job"])
+        stream = await join(live_server, iv)
         questions, report = await play(stream, sc, quality)
-        scores[quality] = report["overall"]
+        full = (await api.get(f"/v1/interviews/{iv['id']}/report")).json()
+        scores[quality] = full["overall"]
         if quality == "weak":
             assert any(q["kind"] == "follow_up" for q in questions)
-            assert report["weaknesses"] and report["suggestions"]
+            assert full["weaknesses"] and full["suggestions"] and report["suggestions"]
     assert scores["strong"] >= scores["weak"] + 2, scores
 
 

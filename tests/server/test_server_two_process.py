@@ -157,7 +157,9 @@ async def test_observers_on_another_process_follow_a_whole_interview_exactly(
     # B reads what A wrote: the same PostgreSQL.
     body = (await api_b.get(f"/v1/interviews/{iv['id']}")).json()
     assert body["status"] == "completed" and len(body["transcript"]) == answered
-    assert body["report"]["overall"] == next(m for m in candidate.received if m["type"] == "report")["report"]["overall"]
+    seen_by_candidate = next(m for m in candidate.received if m["type"] == "report")["report"]
+    mine = await api_b.get(f"/v1/interviews/{iv['id']}/report", auth=False, token=iv["candidate_token"])
+    assert body["report"] is not None and mine.json() == seen_by_candidate
 
 
 async def test_a_comment_made_on_one_process_reaches_observers_on_the_other(

@@ -111,7 +111,10 @@ async def test_voice_interview_observed_live_then_reported(
     await typed.press("Control+Enter")
     await candidate.locator("#overall").wait_for(timeout=30_000)
     report = (await api.get(f"/v1/interviews/{iv['id']}/report")).json()
-    assert f"{report['overall']:.1f}" in await candidate.locator("#overall").inner_text()
+    mine = (await api.get(f"/v1/interviews/{iv['id']}/report", auth=False, token=iv["candidate_token"])).json()
+    # The candidate sees bands, not scores.
+    assert await candidate.locator("#overall").get_attribute("data-band") == mine["band"]
+    assert f"{report['overall']:.1f}" not in await candidate.locator("#overall").inner_text()
     for dim in report["dimensions"]:
         assert await candidate.locator(f".dim[data-dimension='{dim['name']}']").count() == 1
     await shot(candidate, "candidate-desktop-3-report")

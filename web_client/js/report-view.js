@@ -13,9 +13,28 @@ function list(title, items, cls) {
   return el("div", { class: cls }, el("h3", { text: title }), el("ul", {}, items.map((s) => el("li", { text: s }))));
 }
 
+/** The candidate's view (`candidate_report`): a band per dimension and overall, no scores. */
+function renderBands(report, root) {
+  root.append(el("div", { class: "row" }, el("div", { class: "grow" },
+    el("div", { class: "muted small", text: t("overall") }),
+    el("div", { class: "score-big", id: "overall", "data-band": report.band, text: t(`band_${report.band}`) }))));
+  root.append(el("h3", { text: t("dimensions") }));
+  root.append(el("div", { class: "dims" }, (report.dimensions ?? []).map((d) =>
+    el("div", { class: "dim", "data-dimension": d.name, "data-band": d.band },
+      el("div", { class: "head" }, el("span", { text: d.name }), el("span", { class: "dim-score", text: t(`band_${d.band}`) })),
+      (d.evidence ?? []).length ? el("div", {},
+        el("div", { class: "muted small", text: t("evidence") }),
+        d.evidence.map((q) => el("blockquote", { text: `“${q}”` }))) : null))));
+  root.append(list(t("strengths"), report.strengths, "strengths") ?? "");
+  root.append(list(t("suggestions"), report.suggestions, "suggestions") ?? "");
+  root.append(el("p", { class: "muted small", text: report.notice ?? t("report_note") }));
+  return root;
+}
+
 /** `hr` adds the recommendation, weaknesses and each dimension's rationale. */
 export function renderReport(report, { hr = false } = {}) {
   const root = el("div", { class: "report", "data-testid": "report" });
+  if (!hr && report.band !== undefined) return renderBands(report, root);
   root.append(
     el("div", { class: "row" },
       el("div", { class: "grow" },
