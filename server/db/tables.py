@@ -6,13 +6,45 @@ changed once written: an edit adds the next one, and each interview names the ve
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 from server.db.status import JobStatus, RecordingStatus
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A moment, always UTC with its offset: SQLite keeps no time zone (and drops an offset it is given), so values
+    are stored as UTC and read back marked UTC; PostgreSQL's timestamptz comes back in UTC too.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -31,7 +63,7 @@ class JobRow(Base):
     status: Mapped[str] = mapped_column(String(16), default=JobStatus.READY)  # a JobStatus value
     plan_version: Mapped[int] = mapped_column(Integer, default=1)  # 0 while the first plan is being drafted
     resume_probes: Mapped[int] = mapped_column(Integer, default=2)  # extra questions drawn from each résumé
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
 
 class PlanVersionRow(Base):
@@ -43,7 +75,7 @@ class PlanVersionRow(Base):
     plan: Mapped[dict[str, Any]]
     source: Mapped[str] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
 
 class CandidateRow(Base):
@@ -52,7 +84,7 @@ class CandidateRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
     resume_text: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
 
 class InterviewRow(Base):
@@ -64,14 +96,14 @@ class InterviewRow(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)  # an InterviewStatus value
     candidate_token: Mapped[str] = mapped_column(String(64), unique=True)
     observer_token: Mapped[str] = mapped_column(String(64), unique=True)
-    scheduled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     end_reason: Mapped[str | None] = mapped_column(String(32))
     report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     plan_version: Mapped[int] = mapped_column(Integer, default=1)  # the job's plan version this interview runs
     probes: Mapped[list[Any] | None] = mapped_column(JSON)  # résumé probes (dialogue.resume_probes), None: none
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
 
 class TurnRow(Base):
@@ -87,7 +119,7 @@ class TurnRow(Base):
     answer: Mapped[str] = mapped_column(Text)
     start: Mapped[float | None] = mapped_column(Float)
     end: Mapped[float | None] = mapped_column(Float)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
 
 class CommentRow(Base):
@@ -96,7 +128,7 @@ class CommentRow(Base):
     interview_id: Mapped[str] = mapped_column(ForeignKey("interviews.id"), index=True)
     author: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
 
 class AuditRow(Base):
@@ -106,7 +138,7 @@ class AuditRow(Base):
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
 
 class RecordingRow(Base):
@@ -121,4 +153,4 @@ class RecordingRow(Base):
     media_type: Mapped[str | None] = mapped_column(String(32))
     duration_s: Mapped[float | None] = mapped_column(Float)
     note: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())

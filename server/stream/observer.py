@@ -104,8 +104,7 @@ def _session_clock(row: InterviewRow, live_interviews: LiveInterviews) -> float:
         return live.clock()
     if row.started_at is None:
         return 0.0
-    started = row.started_at if row.started_at.tzinfo else row.started_at.replace(tzinfo=UTC)
-    return round(max(0.0, (datetime.now(UTC) - started).total_seconds()), 3)
+    return round(max(0.0, (datetime.now(UTC) - row.started_at).total_seconds()), 3)
 
 
 class ObserverStream:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy import text
 from dialogue.plan import InterviewPlan
 from dialogue.scoring import score_session
 from dialogue.session import QuestionKind, Turn
+from server.db.status import InterviewStatus
 from server.db.store import Store, plan_from_json, plan_to_json
 from server.db.tables import CandidateRow, InterviewRow, JobRow
 from server.settings import Settings
@@ -141,3 +143,26 @@ async def test_reports_and_comments_are_kept_with_the_interview(store: Store) ->
         ("hr", "中文也可以。"),
     ]
     await store.audit("hr", "comment_added", row.id, comment_id=first.id)
+
+
+async def test_moments_come_back_as_utc_with_an_offset_whatever_zone_they_were_given_in(store: Store) -> None:
+    first = await interview(store)
+    given = datetime(2026, 12, 3, 10, 0, tzinfo=timezone(timedelta(hours=8)))
+    row = await store.add_interview(
+        InterviewRow(
+            id=uuid.uuid4().hex,
+            job_id=first.job_id,
+            candidate_id=first.candidate_id,
+            mode="text",
+            status="scheduled",
+            candidate_token=uuid.uuid4().hex,
+            observer_token=uuid.uuid4().hex,
+            scheduled_at=given,
+        )
+    )
+    await store.set_status(row.id, InterviewStatus.LIVE)
+    got = await store.interview(row.id)
+    assert got is not None and got.scheduled_at is not None and got.started_at is not None
+    assert got.scheduled_at == given  # the same moment (SQLite would otherwise keep 10:00 and drop the +08:00)
+    for moment in (got.scheduled_at, got.started_at, got.created_at):
+        assert moment.utcoffset() == timedelta(0), moment
