@@ -71,6 +71,7 @@ class InterviewPlan:
     questions: tuple[PlannedQuestion, ...]
     pass_threshold: float = DEFAULT_PASS_THRESHOLD
     notes: tuple[str, ...] = field(default=())
+    version: int = 1  # the job's plan version, numbered by the store; reports name it
 
 
 def _dimension_name(requirement: str) -> str:

@@ -35,39 +35,45 @@ PLANNER_CONTEXT = 4096
 
 
 class PlannerModel:
-    """The model that drafts plans and probes, loaded once on first use; None when drafting is off."""
+    """The packaged models loaded for drafting plans and probes (and for wording questions in the languages the
+    main LLM leaves out): each loaded once, on first use, and shared by every app of the process."""
 
     def __init__(self, settings: Settings, llm: LLMBackend | None) -> None:
         self.settings = settings
         self._llm = llm
-        self._loaded: LLMBackend | None = None
+        self._loaded: dict[str, LLMBackend] = {}
         self._lock = threading.Lock()  # a thread lock: the loading itself runs in a worker thread
 
     @property
     def enabled(self) -> bool:
         return self.settings.plan_model != "none"
 
-    def _load(self) -> LLMBackend:
+    def _load(self, name: str) -> LLMBackend:
         with self._lock:
-            if self._loaded is None:
-                path = models.resolve(self.settings.plan_model)
-                self._loaded = build_backend(
+            if name not in self._loaded:
+                path = models.resolve(name)
+                self._loaded[name] = build_backend(
                     "llama_cpp", model=str(path), n_threads=self.settings.plan_threads, n_ctx=PLANNER_CONTEXT
                 )
-                log.info("planner model loaded: %s", models.describe(self.settings.plan_model))
-            return self._loaded
+                log.info("loaded %s for drafting and wording", models.describe(name))
+            return self._loaded[name]
+
+    async def model(self, name: str) -> LLMBackend:
+        """The GGUF `name` (manifest name or path) as a chat backend; one instance per name in the process."""
+        return await asyncio.to_thread(self._load, name)
 
     async def backend(self) -> LLMBackend | None:
+        """The model that drafts plans and probes; None when drafting is off."""
         if not self.enabled:
             return None
         if self.settings.plan_model == "llm":
             return self._llm
-        return await asyncio.to_thread(self._load)
+        return await self.model(self.settings.plan_model)
 
     async def aclose(self) -> None:
-        if self._loaded is not None:
-            await self._loaded.aclose()
-            self._loaded = None
+        loaded, self._loaded = self._loaded, {}
+        for backend in loaded.values():
+            await backend.aclose()
 
 
 class Drafts:

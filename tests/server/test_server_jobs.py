@@ -91,7 +91,7 @@ async def test_a_plan_edit_creates_a_new_version_and_earlier_interviews_keep_the
     await stream.until("closed", 300)
     await stream.close()
     body = await api.settled(first["id"])
-    assert body["plan_version"] == 1
+    assert body["plan_version"] == 1 and body["report"]["plan_version"] == 1
     old = (await api.get(f"/v1/jobs/{job_id}/plan/1")).json()
     assert [q["text"] for q in old["questions"]] == [SALES_EN["questions"][0]["text"]]
     assert (await api.get(f"/v1/jobs/{job_id}/plan/2")).json()["questions"][0]["text"] == new_question
