@@ -16,6 +16,21 @@ import websockets
 FINAL_TYPES = ("closed",)
 
 
+def interview_scenario(fixtures_dir: Path, name: str = "backend_en") -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A fixture interview's job (with its questions) and its clips, from its manifest."""
+    manifest = json.loads((fixtures_dir / name / "manifest.json").read_text())
+    questions = [{"text": q} for q in manifest["scenario"]["questions"]]
+    return dict(manifest["scenario"]["job"], questions=questions), manifest["clips"]
+
+
+def answer_for(clips: list[dict[str, Any]], question: dict[str, Any]) -> str:
+    """The text of the clip that answers a `question` message: the strong answer, the follow-up's, the closing's."""
+    want = {"closing": {"role": "closing_answer"}, "follow_up": {"role": "follow_up_answer"}}.get(
+        question["kind"], {"role": "answer", "question": question["index"], "quality": "strong"}
+    )
+    return next(str(c["text"]) for c in clips if all(c.get(k) == v for k, v in want.items()))
+
+
 @dataclass
 class Api:
     base: str

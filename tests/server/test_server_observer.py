@@ -11,27 +11,11 @@ from typing import Any
 
 import pytest
 import websockets
-from server_testkit import Api, Stream
+from server_testkit import Api, Stream, answer_for, interview_scenario
 
 from server.bus import SUBSCRIBER_BACKLOG, channel_name
 
 OBSERVER_ONLY = ("candidate_joined", "candidate_left", "comment")
-
-
-def scenario(fixtures_dir: Path) -> dict[str, Any]:
-    manifest = json.loads((fixtures_dir / "backend_en" / "manifest.json").read_text())
-    job = dict(manifest["scenario"]["job"], questions=[{"text": q} for q in manifest["scenario"]["questions"]])
-    return {"job": job, "clips": manifest["clips"]}
-
-
-def answer_for(sc: dict[str, Any], question: dict[str, Any]) -> str:
-    want = {"closing": {"role": "closing_answer"}, "follow_up": {"role": "follow_up_answer"}}.get(
-        question["kind"], {"role": "answer", "question": question["index"], "quality": "strong"}
-    )
-    for c in sc["clips"]:
-        if all(c.get(k) == v for k, v in want.items()):
-            return str(c["text"])
-    return "I led the migration and measured a forty percent drop in latency."
 
 
 async def join(server: Any, iv: dict[str, Any]) -> Stream:
@@ -47,11 +31,11 @@ async def observe(server: Any, iv: dict[str, Any], token: str | None = None, **k
     return Stream(await websockets.connect(url, max_size=2**22, **kw))
 
 
-async def play_to_end(stream: Stream, sc: dict[str, Any]) -> None:
+async def play_to_end(stream: Stream, clips: list[dict[str, Any]]) -> None:
     while True:
         m = await stream.next(30)
         if m["type"] == "question":
-            await stream.send({"type": "answer", "text": answer_for(sc, m)})
+            await stream.send({"type": "answer", "text": answer_for(clips, m)})
         elif m["type"] == "closed":
             return
 
@@ -63,11 +47,11 @@ def session_events(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 async def test_an_observer_joining_midway_gets_the_history_then_live_events_once_each(
     live_server: Any, api: Api, fixtures_dir: Path
 ) -> None:
-    sc = scenario(fixtures_dir)
-    iv = await api.interview(sc["job"])
+    job, clips = interview_scenario(fixtures_dir)
+    iv = await api.interview(job)
     candidate = await join(live_server, iv)
     first = await candidate.until("question")
-    await candidate.send({"type": "answer", "text": answer_for(sc, first)})
+    await candidate.send({"type": "answer", "text": answer_for(clips, first)})
     second = await candidate.until("question")
 
     observer = await observe(live_server, iv, iv["observer_token"])
@@ -75,8 +59,8 @@ async def test_an_observer_joining_midway_gets_the_history_then_live_events_once
     assert [m["type"] for m in replayed][:3] == ["candidate_joined", "ready", "question"]
     assert replayed[-1] == second, "the history reaches the question the candidate is on"
 
-    await candidate.send({"type": "answer", "text": answer_for(sc, second)})
-    await play_to_end(candidate, sc)
+    await candidate.send({"type": "answer", "text": answer_for(clips, second)})
+    await play_to_end(candidate, clips)
     await observer.until("closed")
     seen = [m for m in observer.received if m["type"] != "pong"]
     seqs = [m["seq"] for m in seen]
@@ -97,8 +81,8 @@ async def test_an_observer_joining_midway_gets_the_history_then_live_events_once
 async def test_several_observers_see_comments_the_candidate_never_does(
     live_server: Any, api: Api, fixtures_dir: Path
 ) -> None:
-    sc = scenario(fixtures_dir)
-    iv = await api.interview(sc["job"])
+    job, _ = interview_scenario(fixtures_dir)
+    iv = await api.interview(job)
     by_token = await observe(live_server, iv, iv["observer_token"])
     by_key = await observe(live_server, iv, live_server.api_key)
     by_header = await observe(live_server, iv, additional_headers={"Authorization": f"Bearer {live_server.api_key}"})
@@ -138,7 +122,7 @@ async def test_several_observers_see_comments_the_candidate_never_does(
 async def test_an_observer_may_watch_before_the_candidate_arrives(
     live_server: Any, api: Api, fixtures_dir: Path
 ) -> None:
-    iv = await api.interview(scenario(fixtures_dir)["job"])
+    iv = await api.interview(interview_scenario(fixtures_dir)[0])
     observer = await observe(live_server, iv, iv["observer_token"])
     assert await observer.replay() == [], "no history yet"
     candidate = await join(live_server, iv)
@@ -154,7 +138,7 @@ async def test_an_observer_may_watch_before_the_candidate_arrives(
 async def test_observing_without_the_right_token_is_refused(
     live_server: Any, api: Api, fixtures_dir: Path, case: str
 ) -> None:
-    job = scenario(fixtures_dir)["job"]
+    job, _ = interview_scenario(fixtures_dir)
     iv, other = await api.interview(job), await api.interview(job)
     target = {**iv, "id": "nope"} if case == "unknown-id" else iv
     token = {
@@ -190,7 +174,7 @@ async def test_observing_without_the_right_token_is_refused(
 async def test_bad_observer_frames_get_a_clear_error_and_the_connection_goes_on(
     live_server: Any, api: Api, fixtures_dir: Path, frame: str | bytes, code: str, words: list[str]
 ) -> None:
-    iv = await api.interview(scenario(fixtures_dir)["job"])
+    iv = await api.interview(interview_scenario(fixtures_dir)[0])
     observer = await observe(live_server, iv, iv["observer_token"])
     await observer.send(frame)
     error = await observer.until("error", 5)
@@ -209,8 +193,8 @@ async def test_a_stuck_observer_neither_stalls_the_session_nor_grows_memory(
 ) -> None:
     server = await server_factory.start(observer_send_timeout_s=1.0)
     api = Api(server.base, server.api_key)
-    sc = scenario(fixtures_dir)
-    iv = await api.interview(sc["job"])
+    job, clips = interview_scenario(fixtures_dir)
+    iv = await api.interview(job)
     bus = server.app.state.bus
     # max_queue=1: the client stops reading its socket after one message, so the server's sends back up
     # (without compression, which would shrink the flood below the socket buffers).
@@ -228,7 +212,7 @@ async def test_a_stuck_observer_neither_stalls_the_session_nor_grows_memory(
             await asyncio.sleep(0)
             backlog.append(bus.backlog(iv["id"]))
     # The session goes on meanwhile: the candidate's next question comes promptly.
-    await candidate.send({"type": "answer", "text": answer_for(sc, first)})
+    await candidate.send({"type": "answer", "text": answer_for(clips, first)})
     nxt = await candidate.until("question", 5)
     assert (nxt["index"], nxt["kind"]) == (2, "main"), nxt
     assert max(backlog) <= SUBSCRIBER_BACKLOG
@@ -255,8 +239,8 @@ async def test_stream_messages_beyond_the_rate_limit_are_refused_and_the_session
 ) -> None:
     server = await server_factory.start(stream_rate_limit_per_minute=60, stream_rate_limit_burst=5)
     api = Api(server.base, server.api_key)
-    sc = scenario(fixtures_dir)
-    iv = await api.interview(sc["job"])
+    job, clips = interview_scenario(fixtures_dir)
+    iv = await api.interview(job)
     candidate = await join(server, iv)  # the hello is frame 1 of 5
     first = await candidate.until("question")
     for _ in range(8):
@@ -265,7 +249,7 @@ async def test_stream_messages_beyond_the_rate_limit_are_refused_and_the_session
     assert [m["type"] for m in got] == ["pong"] * 4 + ["error"] * 4
     assert all(m["code"] == "rate_limited" for m in got[4:])
     await asyncio.sleep(1.1)  # one frame a second refills
-    await candidate.send({"type": "answer", "text": answer_for(sc, first)})
+    await candidate.send({"type": "answer", "text": answer_for(clips, first)})
     nxt = await candidate.until("question")
     assert (nxt["index"], nxt["kind"]) == (2, "main"), nxt
 
@@ -297,13 +281,13 @@ async def test_rest_calls_beyond_the_rate_limit_get_429_rate_limited(server_fact
 async def test_an_abandoned_interview_can_be_scored_on_request(
     live_server: Any, api: Api, fixtures_dir: Path
 ) -> None:
-    sc = scenario(fixtures_dir)
-    iv = await api.interview(sc["job"])
+    job, clips = interview_scenario(fixtures_dir)
+    iv = await api.interview(job)
     refused = await api.post(f"/v1/interviews/{iv['id']}/score", {})
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "conflict"
     candidate = await join(live_server, iv)
     first = await candidate.until("question")
-    await candidate.send({"type": "answer", "text": answer_for(sc, first)})
+    await candidate.send({"type": "answer", "text": answer_for(clips, first)})
     await candidate.until("question")
     await candidate.close()
     body = await api.settled(iv["id"])  # after the reconnect grace
@@ -322,15 +306,15 @@ async def test_an_abandoned_interview_can_be_scored_on_request(
 async def test_an_interview_live_when_its_server_died_is_resumed_by_a_new_one(
     server_factory: Any, fixtures_dir: Path
 ) -> None:
-    sc = scenario(fixtures_dir)
+    job, clips = interview_scenario(fixtures_dir)
     first_server = await server_factory.start()
     api = Api(first_server.base, first_server.api_key)
-    iv = await api.interview(sc["job"])
+    iv = await api.interview(job)
     candidate = await join(first_server, iv)
     answers = []
     for _ in range(2):
         q = await candidate.until("question")
-        answers.append(answer_for(sc, q))
+        answers.append(answer_for(clips, q))
         await candidate.send({"type": "answer", "text": answers[-1]})
     pending = await candidate.until("question")
     candidate.ws.transport.abort()
@@ -347,7 +331,7 @@ async def test_an_interview_live_when_its_server_died_is_resumed_by_a_new_one(
     assert (resent["question_id"], resent["index"]) == (pending["question_id"], pending["index"])
     if pending["kind"] != "follow_up":  # a model-worded follow-up is asked again from its template
         assert resent["text"] == pending["text"]
-    await play_to_end_from(again, sc, resent)
+    await play_to_end_from(again, clips, resent)
     done = (await api2.get(f"/v1/interviews/{iv['id']}")).json()
     assert done["status"] == "completed" and done["report"] is not None
     assert [t["answer"] for t in done["transcript"]][:2] == answers
@@ -355,6 +339,6 @@ async def test_an_interview_live_when_its_server_died_is_resumed_by_a_new_one(
     await server_factory.stop(second)
 
 
-async def play_to_end_from(stream: Stream, sc: dict[str, Any], question: dict[str, Any]) -> None:
-    await stream.send({"type": "answer", "text": answer_for(sc, question)})
-    await play_to_end(stream, sc)
+async def play_to_end_from(stream: Stream, clips: list[dict[str, Any]], question: dict[str, Any]) -> None:
+    await stream.send({"type": "answer", "text": answer_for(clips, question)})
+    await play_to_end(stream, clips)

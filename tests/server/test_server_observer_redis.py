@@ -5,7 +5,6 @@ redis-server, so the shared one is left alone): the session goes on degraded, /h
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -13,25 +12,10 @@ from typing import Any
 
 import pytest
 import websockets
-from server_testkit import Api, Stream
+from server_testkit import Api, Stream, answer_for, interview_scenario
 from services_testkit import unavailable
 
 pytestmark = pytest.mark.redis
-
-
-def scenario(fixtures_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    manifest = json.loads((fixtures_dir / "backend_en" / "manifest.json").read_text())
-    return (
-        dict(manifest["scenario"]["job"], questions=[{"text": q} for q in manifest["scenario"]["questions"]]),
-        manifest["clips"],
-    )
-
-
-def answer(clips: list[dict[str, Any]], question: dict[str, Any]) -> str:
-    want = {"closing": {"role": "closing_answer"}, "follow_up": {"role": "follow_up_answer"}}.get(
-        question["kind"], {"role": "answer", "question": question["index"], "quality": "strong"}
-    )
-    return next(str(c["text"]) for c in clips if all(c.get(k) == v for k, v in want.items()))
 
 
 class PrivateRedis:
@@ -84,8 +68,8 @@ async def test_redis_going_away_degrades_the_session_and_observers_catch_up(
 ) -> None:
     server = await server_factory.start(redis_url=private_redis.url)
     api = Api(server.base, server.api_key)
-    spec, clips = scenario(fixtures_dir)
-    iv = await api.interview(spec)
+    job, clips = interview_scenario(fixtures_dir)
+    iv = await api.interview(job)
     observer = Stream(
         await websockets.connect(f"{server.ws}/v1/interviews/{iv['id']}/observe?token={iv['observer_token']}")
     )
@@ -97,7 +81,7 @@ async def test_redis_going_away_degrades_the_session_and_observers_catch_up(
     await private_redis.stop()
     # The session goes on without Redis: answers are taken, stored, and the next question comes at once.
     for _ in range(2):
-        await candidate.send({"type": "answer", "text": answer(clips, question)})
+        await candidate.send({"type": "answer", "text": answer_for(clips, question)})
         question = await candidate.until("question", 10)
     health = (await api.get("/health", auth=False)).json()
     assert health["status"] == "degraded" and health["bus"]["ok"] is False
@@ -110,7 +94,7 @@ async def test_redis_going_away_degrades_the_session_and_observers_catch_up(
             break
         await asyncio.sleep(0.1)
     assert (await api.get("/health", auth=False)).json()["bus"]["held_events"] == 0
-    await candidate.send({"type": "answer", "text": answer(clips, question)})
+    await candidate.send({"type": "answer", "text": answer_for(clips, question)})
     await candidate.until("question", 10)
 
     # The observer stayed connected and now has every event, once, in order, the held ones included.
@@ -138,7 +122,7 @@ async def test_an_observer_connecting_while_redis_is_down_is_told_to_retry(
 ) -> None:
     server = await server_factory.start(redis_url=private_redis.url)
     api = Api(server.base, server.api_key)
-    iv = await api.interview(scenario(fixtures_dir)[0])
+    iv = await api.interview(interview_scenario(fixtures_dir)[0])
     await private_redis.stop()
     observer = Stream(
         await websockets.connect(f"{server.ws}/v1/interviews/{iv['id']}/observe?token={iv['observer_token']}")

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from server_testkit import Api, Stream
+from server_testkit import Api, Stream, answer_for, interview_scenario
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,19 +88,6 @@ async def two_servers(
             await proc.wait()
 
 
-def job(fixtures_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    manifest = json.loads((fixtures_dir / "backend_en" / "manifest.json").read_text())
-    questions = [{"text": q} for q in manifest["scenario"]["questions"]]
-    return dict(manifest["scenario"]["job"], questions=questions), manifest["clips"]
-
-
-def answer(clips: list[dict[str, Any]], question: dict[str, Any]) -> str:
-    want = {"closing": {"role": "closing_answer"}, "follow_up": {"role": "follow_up_answer"}}.get(
-        question["kind"], {"role": "answer", "question": question["index"], "quality": "strong"}
-    )
-    return next(str(c["text"]) for c in clips if all(c.get(k) == v for k, v in want.items()))
-
-
 async def collect(url: str, into: list[dict[str, Any]], following: asyncio.Event) -> None:
     """What an observer gets, up to the interview's `closed`; `following` is set once its history is sent."""
     async with websockets.connect(url, max_size=2**22) as ws:
@@ -120,7 +107,7 @@ async def test_observers_on_another_process_follow_a_whole_interview_exactly(
     two_servers: tuple[str, str], fixtures_dir: Path
 ) -> None:
     base_a, base_b = two_servers
-    spec, clips = job(fixtures_dir)
+    spec, clips = interview_scenario(fixtures_dir)
     api_a, api_b = Api(base_a, "two-process-key"), Api(base_b, "two-process-key")
     iv = await api_a.interview(spec)
     ws_a, ws_b = base_a.replace("http", "ws", 1), base_b.replace("http", "ws", 1)
@@ -137,7 +124,7 @@ async def test_observers_on_another_process_follow_a_whole_interview_exactly(
     while True:
         m = await candidate.next(30)
         if m["type"] == "question":
-            await candidate.send({"type": "answer", "text": answer(clips, m)})
+            await candidate.send({"type": "answer", "text": answer_for(clips, m)})
             answered += 1
             if answered == 2:  # a second observer joins midway, on process B too: history, then live
                 late_task = asyncio.create_task(collect(observe, late, asyncio.Event()))
@@ -166,7 +153,7 @@ async def test_a_comment_made_on_one_process_reaches_observers_on_the_other(
     two_servers: tuple[str, str], fixtures_dir: Path
 ) -> None:
     base_a, base_b = two_servers
-    spec, _ = job(fixtures_dir)
+    spec, _ = interview_scenario(fixtures_dir)
     iv = await Api(base_a, "two-process-key").interview(spec)
     url = "{}/v1/interviews/{}/observe?token={}"
     on_a = Stream(await websockets.connect(url.format(base_a.replace("http", "ws", 1), iv["id"], iv["observer_token"])))
