@@ -104,3 +104,13 @@ def without_spans(text: str, spans: list[Span]) -> str:
         at = s.end
     kept.append(text[at:])
     return " ".join("".join(kept).split())
+
+
+_CHAT_MARKER = re.compile(r"<\|[^|>]{0,40}\|>")
+
+
+def as_prompt_data(text: str, limit: int) -> str:
+    """Candidate words for a prompt whose template is rendered to one string (chat completions): one line, chat
+    markers broken up so the tokenizer cannot read them as control tokens, cut at `limit` characters."""
+    flat = " ".join(_CHAT_MARKER.sub(lambda m: m.group().replace("|", "¦"), text).split())
+    return flat[:limit]

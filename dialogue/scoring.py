@@ -23,7 +23,7 @@ from dataclasses import astuple, dataclass
 from typing import Any
 
 from dialogue.answer_signals import MAX_ANSWER_CHARS, PROMPT_VERSION, AnswerSignals, SignalReader, fenced
-from dialogue.injection import addressed_to_scorer, without_spans
+from dialogue.injection import addressed_to_scorer, as_prompt_data, without_spans
 from dialogue.language import Language, length_units
 from dialogue.llm.base import LLMBackend, LLMError
 from dialogue.llm.structured import generate_structured
@@ -220,7 +220,7 @@ async def _judge_dimension(
     lines = []
     for a in answers:
         said = " ".join(t.answer for t in turns if t.main_question_id == a.question_id)
-        lines.append(f"Q: {a.question}\nA: <<<{fenced(said, MAX_ANSWER_CHARS)}>>>")
+        lines.append(f"Q: {a.question}\nA: <<<{as_prompt_data(fenced(said, MAX_ANSWER_CHARS), MAX_ANSWER_CHARS)}>>>")
     messages = render("judge", plan.language, title=plan.title, dimension=dimension, answers="\n".join(lines))
     return await generate_structured(judge, messages, _JUDGE_SCHEMA, _parse_judge, max_tokens=JUDGE_MAX_TOKENS)
 

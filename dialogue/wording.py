@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from dialogue.injection import as_prompt_data
 from dialogue.language import Language, content_units, han_chars, words
 from dialogue.llm.base import LLMBackend, LLMError
 from dialogue.prompting import render
@@ -18,6 +19,8 @@ from dialogue.prompting import render
 log = logging.getLogger(__name__)
 
 _PREFIX = re.compile(r"^\s*(follow[- ]?up( question)?|question|rephrased( question)?|追问|问题)\s*[:：]\s*", re.I)
+# The candidate's answer as the follow-up prompt carries it: enough to see what is missing, not a whole essay.
+MAX_FOLLOW_UP_ANSWER_CHARS = 800
 _META = re.compile(r"\b(as an ai|language model|i cannot|i can't|candidate's answer)\b|作为(一个)?(AI|人工智能)", re.I)
 # Rephrasings must keep this share of the original's meaning units: less, and it asks something else.
 MIN_REPHRASE_OVERLAP = 0.4
@@ -109,7 +112,7 @@ async def word_follow_up(
     return await _worded(
         backend, "follow_up", language, config, template,
         lambda text: valid_follow_up(text, language, question),
-        question=question, answer=answer, gap=gap,
+        question=question, answer=as_prompt_data(answer, MAX_FOLLOW_UP_ANSWER_CHARS), gap=gap,
     )  # fmt: skip
 
 
