@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -284,8 +283,10 @@ async def test_a_dropped_connection_resumes_the_same_interview_without_loss(
     first_answer = clip(sc, role="answer", question=1, quality="strong")
     await stream.send({"type": "answer", "text": first_answer})
     second = await stream.until("question")
+    watcher = await Stream.open(f"{live_server.ws}/v1/interviews/{iv['id']}/observe?token={iv['observer_token']}")
+    await watcher.replay()
     stream.ws.transport.abort()  # the network drops: no close frame
-    await asyncio.sleep(0.3)
+    await watcher.until("candidate_left")  # the server saw it go: the rejoin below resumes, not replaces
 
     again = await join(live_server, iv)
     ready = await again.next()
@@ -296,6 +297,7 @@ async def test_a_dropped_connection_resumes_the_same_interview_without_loss(
     await again.until("closed")
     body = (await api.get(f"/v1/interviews/{iv['id']}")).json()
     assert [t["answer"] for t in body["transcript"]] == [first_answer]
+    await watcher.close()
 
 
 async def test_a_second_connection_with_the_same_token_replaces_the_first(
