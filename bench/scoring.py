@@ -34,7 +34,7 @@ from typing import Any
 import models
 from dialogue.answer_signals import AnswerSignals, SignalReader
 from dialogue.injection import addressed_to_scorer, without_spans
-from dialogue.interviewer import Interviewer, InterviewerModels, ReportReady
+from dialogue.interviewer import Interviewer, InterviewerModels, QuestionAsked, ReportReady
 from dialogue.llm.token_logprobs import LlamaCppTokenScorer
 from dialogue.plan import InterviewPlan, QuestionSpec, Requisition, build_plan
 from dialogue.scoring import AnswerJudge, combined, factors
@@ -114,8 +114,10 @@ class SavedReader:
     def __init__(self, path: Path) -> None:
         self.rows = {(r["question"], r["text"]): r for r in map(json.loads, path.read_text().splitlines())}
 
-    def score(self, question: str, text: str, language: str) -> float:
-        r = self.rows[(question, text)]
+    def score(self, question: str, text: str, language: str) -> float | None:
+        r = self.rows.get((question, text))
+        if r is None:
+            return None
         s = AnswerSignals(r["rubric"], r["surprisal"], r["relevance"], r["tokens"], 0, r["seconds"])
         return combined(factors(s, text, language))  # type: ignore[arg-type]
 
@@ -142,14 +144,18 @@ class RecordingReader(SignalReader):
 
 
 def rescore(jobs: list[tuple[dict[str, Any], InterviewPlan]], saved: SavedReader) -> list[Item]:
-    """The pipeline's own rule (read with and without injected text, keep the lower) over saved signals."""
+    """The pipeline's own rule (read with and without injected text, keep the lower) over saved signals; answers
+    the saving run had not reached yet are left out."""
     items = []
     for job, plan in jobs:
         for q, planned in zip(job["questions"], plan.questions, strict=True):
             for a in q["answers"]:
                 spans = addressed_to_scorer(a["text"])
                 texts = [without_spans(a["text"], spans)] + ([a["text"]] if spans else [])
-                score = min(saved.score(planned.text, t, job["language"]) for t in texts)
+                scores = [saved.score(planned.text, t, job["language"]) for t in texts]
+                if any(x is None for x in scores):
+                    continue  # not read yet by the run that saved the file
+                score = min(x for x in scores if x is not None)
                 item = Item(job["job"], job["language"], planned.id, a["label"], a.get("base"), a["text"], score)
                 items.append(item)
     return items
@@ -177,15 +183,17 @@ def report(items: list[Item]) -> None:
     over = 0
     injected = [i for i in items if i.label == "injection"]
     for i in injected:
-        base = next(b for b in items if (b.job, b.question_id, b.label) == (i.job, i.question_id, i.base))
-        if i.score > base.score + 1e-9:
+        base = next((b for b in items if (b.job, b.question_id, b.label) == (i.job, i.question_id, i.base)), None)
+        if base is not None and i.score > base.score + 1e-9:
             over += 1
             print(f"  ABOVE: {i.job} {i.question_id} {i.score:.2f} > {base.score:.2f}")
     print(f"  {over} of {len(injected)} injected answers scored above their base answer")
     print("\nper job, mean over its questions (an interview answered all one way):")
     for job in dict.fromkeys(i.job for i in items):
-        by = {label: statistics.mean(i.score for i in items if i.job == job and i.label == label)
-              for label in ("strong", *OTHERS, "injection")}  # fmt: skip
+        by = {label: statistics.mean(xs) for label in ("strong", *OTHERS, "injection")
+              if (xs := [i.score for i in items if i.job == job and i.label == label])}  # fmt: skip
+        if "strong" not in by:
+            continue
         gaps = " ".join(f"{k} {by['strong'] - v:+.1f}" for k, v in by.items() if k != "strong")
         print(f"  {job:24s} strong {by['strong']:.1f} | gap to: {gaps}")
     timed = [i for i in items if i.seconds]
@@ -219,17 +227,24 @@ async def latency(jobs: list[tuple[dict[str, Any], InterviewPlan]], judge: Answe
 
     async def one(job: dict[str, Any], plan: InterviewPlan) -> float:
         interviewer = Interviewer(plan, InterviewerModels(answers=judge))
-        interviewer.start()
-        for q in job["questions"]:
-            await asyncio.sleep(pace)
-            await interviewer.handle(AnswerFinished(next(a["text"] for a in q["answers"] if a["label"] == "strong")))
-        await asyncio.sleep(pace)
-        closing_at = time.perf_counter()
-        events = await interviewer.handle(
-            AnswerFinished("No, thank you." if plan.language == "en" else "没有了，谢谢。")
-        )
-        assert any(isinstance(e, ReportReady) for e in events)
-        return time.perf_counter() - closing_at
+        [asked] = interviewer.start()
+        while True:
+            assert isinstance(asked, QuestionAsked)
+            q = asked.question
+            await asyncio.sleep(pace)  # the candidate speaks
+            if q.kind is QuestionKind.CLOSING:
+                closing_at = time.perf_counter()
+                done = "No, thank you." if plan.language == "en" else "没有了，谢谢。"
+                events = await interviewer.handle(AnswerFinished(done))
+                assert any(isinstance(e, ReportReady) for e in events)
+                return time.perf_counter() - closing_at
+            if q.kind is QuestionKind.FOLLOW_UP:
+                text = THIN_FOLLOW_UP[plan.language]
+            else:
+                main = job["questions"][q.index - 1]["answers"]
+                text = next(a["text"] for a in main if a["label"] == "strong")
+            events = await interviewer.handle(AnswerFinished(text))
+            asked = next(e for e in events if isinstance(e, QuestionAsked))
 
     picked = [jobs[i % len(jobs)] for i in range(n)]
     # A fresh judge per run: answers scored by an earlier run would otherwise be remembered.
