@@ -122,11 +122,11 @@ def describe(stats: DraftStats) -> str:
     )
 
 
-async def draft_job_plan(store: Store, planner: PlannerModel, job_id: str, req: Requisition) -> None:
+async def draft_job_plan(store: Store, planner: PlannerModel | None, job_id: str, req: Requisition) -> None:
     """Draft the job's plan and store it as its first version; whatever goes wrong, the job ends up ready (with
-    the rule-based plan at worst), never stuck in drafting."""
+    the rule-based plan at worst, and without a planner), never stuck in drafting."""
     try:
-        backend = await planner.backend()
+        backend = None if planner is None else await planner.backend()
     except (LLMError, models.ModelError) as exc:
         log.warning("planner model unavailable, job %s gets the rule-based plan: %s", job_id, exc)
         backend = None
@@ -167,7 +167,8 @@ async def drafting_lifespan(app: Litestar) -> AsyncIterator[None]:
     """Runs after the main lifespan has opened the store and runtime: re-drafts what a stopped server left."""
     drafts = app.state.drafts = Drafts()
     store: Store = app.state.store
-    planner: PlannerModel = app.state.runtime.planner
+    settings: Settings = app.state.settings
+    planner: PlannerModel | None = app.state.runtime.planner if settings.plan_model != "none" else None
     for row in await store.jobs():
         if row.status == JobStatus.DRAFTING:
             drafts.start(draft_job_plan(store, planner, row.id, requisition_of(row)), f"drafting job {row.id}")

@@ -9,8 +9,13 @@ import httpx
 import pytest
 from server_testkit import Api, Stream
 
+from dialogue.plan import Requisition, build_plan
 from dialogue.plan_checks import question_problem
 from dialogue.plan_draft import PLAN_MODEL_NAME
+from server.db.status import JobStatus
+from server.db.store import Store, plan_to_json
+from server.db.tables import JobRow
+from server.settings import Settings
 
 JAVA_ZH: dict[str, Any] = {
     "title": "Java开发工程师",
@@ -111,6 +116,30 @@ async def test_a_plan_edit_is_checked_like_a_new_plan(server_factory: Any) -> No
     assert bad.status_code == 400 and "nope" in bad.json()["error"]["message"]
     assert (await api.get(f"/v1/jobs/{job['id']}")).json()["plan"]["version"] == 1
     assert (await api.get(f"/v1/jobs/{job['id']}/plan/7")).status_code == 404
+
+
+async def test_a_job_left_drafting_by_a_stopped_server_is_finished_at_start_up(server_factory: Any) -> None:
+    settings = Settings.from_env({}, api_key="k", data_dir=server_factory.data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = await Store.open(settings.sqlalchemy_url)
+    stand_in = build_plan(Requisition("Data Analyst", "", ("SQL",), "en"))
+    row = JobRow(
+        id="left-drafting",
+        title="Data Analyst",
+        description="",
+        requirements=["SQL"],
+        language="en",
+        pass_threshold=6.0,
+        plan=plan_to_json(stand_in),
+        status=JobStatus.DRAFTING,
+        plan_version=0,
+    )
+    await store.add_job(row)
+    await store.close()
+    server = await server_factory.start()  # drafting off: the job gets the rule-based plan
+    api = Api(server.base, server.api_key)
+    job = await ready(api, row.id, 60)
+    assert job["status"] == "ready" and job["plan"]["version"] == 1 and job["plan"]["source"] == "rules"
 
 
 @pytest.mark.timeout(900)
