@@ -48,19 +48,20 @@ class PlannerModel:
     def enabled(self) -> bool:
         return self.settings.plan_model != "none"
 
-    def _load(self, name: str) -> LLMBackend:
+    def _load(self, name: str, threads: int) -> LLMBackend:
         with self._lock:
             if name not in self._loaded:
                 path = models.resolve(name)
                 self._loaded[name] = build_backend(
-                    "llama_cpp", model=str(path), n_threads=self.settings.plan_threads, n_ctx=PLANNER_CONTEXT
+                    "llama_cpp", model=str(path), n_threads=threads, n_ctx=PLANNER_CONTEXT
                 )
-                log.info("loaded %s for drafting and wording", models.describe(name))
+                log.info("loaded %s (%d threads) for drafting and wording", models.describe(name), threads)
             return self._loaded[name]
 
-    async def model(self, name: str) -> LLMBackend:
-        """The GGUF `name` (manifest name or path) as a chat backend; one instance per name in the process."""
-        return await asyncio.to_thread(self._load, name)
+    async def model(self, name: str, threads: int | None = None) -> LLMBackend:
+        """The GGUF `name` (manifest name or path) as a chat backend; one instance per name in the process, with
+        the threads of whoever loads it first (`plan_threads` unless given)."""
+        return await asyncio.to_thread(self._load, name, threads or self.settings.plan_threads)
 
     async def backend(self) -> LLMBackend | None:
         """The model that drafts plans and probes; None when drafting is off."""

@@ -109,7 +109,8 @@ class Runtime:
         fallback = settings.llm_wording_fallback
         if settings.llm_wording and fallback != "none" and not all(settings.words_in(x) for x in LANGUAGES):
             with runtime._step("wording model (verify + load)"):
-                runtime.wording_fallback = await runtime.planner.model(fallback)
+                # The wording threads (a candidate waits on it); the planner shares this instance if it is the same.
+                runtime.wording_fallback = await runtime.planner.model(fallback, settings.llm_threads)
             runtime.loaded.append(f"wording (other languages): {models.describe(fallback)} via llama.cpp")
         return runtime
 

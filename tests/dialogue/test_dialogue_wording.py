@@ -104,3 +104,21 @@ async def test_an_abandoned_generation_stops_instead_of_blocking_the_next_call(s
     await smollm.complete([ChatMessage("user", "Say hi.")], max_tokens=4)
     # Left running, those 800 tokens would hold the single worker for 6-14 s here (measured); stopped, it is free.
     assert time.perf_counter() - started < 4
+
+
+@pytest.fixture(scope="module")
+async def qwen() -> AsyncIterator[LlamaCppBackend]:
+    """The packaged model that words Chinese (SHANMIAN_LLM_WORDING_FALLBACK): SmolLM2-135M cannot."""
+    backend = LlamaCppBackend(models.resolve("qwen2.5-coder-1.5b-instruct"), n_threads=1)
+    yield backend
+    await backend.aclose()
+
+
+@pytest.mark.timeout(300)  # one short generation by the 1.5B model on a shared 2-core machine
+async def test_the_wording_fallback_model_words_a_valid_chinese_follow_up(qwen: LlamaCppBackend) -> None:
+    question = "请讲一次你拿下的最大一笔企业订单：你是如何赢得它的？"
+    worded = await word_follow_up(
+        qwen, "zh", question=question, answer="我们跟一家银行谈了半年，最后签下来了。",
+        gap="候选人本人具体做了什么", template="模板", config=NO_TIMEOUT,
+    )  # fmt: skip
+    assert worded.by_model and valid_follow_up(worded.text, "zh", question), worded.text
