@@ -48,14 +48,15 @@ print(json.dumps({"prompt_tps": n_prompt / prompt_s, "gen_tps": n_gen / gen_s, "
 """
 
 
-def unpack(build: str, into: Path) -> Path | None:
+def unpack(name: str, build: str, into: Path) -> Path | None:
     """A folder to put first on the child's path, or None for the installed build."""
     if build == "installed":
         return None
     path = Path(build)
     if path.is_dir():
         return path
-    target = into / path.stem
+    # Keyed by the build's name: wheels of the same version share one file name.
+    target = into / name
     with zipfile.ZipFile(path) as wheel:
         wheel.extractall(target)
     return target
@@ -100,7 +101,7 @@ def main() -> None:
     )
     results: dict[str, list[dict[str, object]]] = {name: [] for name in builds}
     with tempfile.TemporaryDirectory() as tmp:
-        folders = {name: unpack(b, Path(tmp)) for name, b in builds.items()}
+        folders = {name: unpack(name, b, Path(tmp)) for name, b in builds.items()}
         for _ in range(args.rounds):
             for name, folder in folders.items():
                 results[name].append(measure(folder, model, args.prompt_tokens, args.gen_tokens, args.threads))
