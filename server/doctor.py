@@ -116,6 +116,13 @@ def build_fits_cpu(system_info: str, flags: set[str]) -> Check:
             "built with AMX kernels, which crash on virtual machines that advertise AMX: reinstall from "
             "requirements.lock (x86-64-v3, no AMX)",
         )
+    if "AVX512" not in built and {"avx512f", "avx512_vnni"} <= flags:
+        return Check(
+            "llama.cpp build",
+            True,
+            "every instruction set it uses is on this CPU; this CPU could also run an AVX-512 build "
+            "(about 1.5x faster prompt evaluation: see the README's 'Supported CPUs')",
+        )
     return Check("llama.cpp build", True, "every instruction set it uses is on this CPU")
 
 

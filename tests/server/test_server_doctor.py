@@ -36,6 +36,13 @@ def test_the_portable_build_fits_both_an_avx2_laptop_and_a_sapphire_rapids_serve
     assert doctor.build_fits_cpu(PORTABLE_BUILD, SAPPHIRE_RAPIDS).ok
 
 
+def test_an_avx512_cpu_running_the_portable_build_is_told_it_could_run_a_faster_one() -> None:
+    check = doctor.build_fits_cpu(PORTABLE_BUILD, SAPPHIRE_RAPIDS | {"avx512_vnni"})
+    assert check.ok
+    assert "AVX-512 build" in check.detail
+    assert "AVX-512" not in doctor.build_fits_cpu(PORTABLE_BUILD, HASWELL).detail
+
+
 def test_the_installed_llama_cpp_build_runs_on_this_cpu_without_amx() -> None:
     # The native build of llama-cpp-python compiled AMX kernels on a Sapphire Rapids VM and crashed at the first
     # decode; the lock's build setting must give a build this CPU runs, whatever CPU it is.
