@@ -21,7 +21,7 @@ from server.api.recordings import get_highlights, get_recording, give_consent
 from server.api.scoring import score_interview
 from server.bus import Bus, make_bus
 from server.db.store import Store
-from server.errors import handle_http_error, handle_unexpected
+from server.errors import errors, handle_http_error, handle_unexpected
 from server.planning import drafting_lifespan, drafts_of
 from server.ratelimit import (
     RATE_LIMIT_STORE,
@@ -60,7 +60,7 @@ def _runtime(state: State) -> Runtime:
     return state.runtime
 
 
-@get("/health", tags=["ops"])
+@get("/health", tags=["ops"], responses=errors(limited=False))
 async def health(state: State) -> dict[str, Any]:
     """`degraded` while the event bus (Redis) is away: sessions go on, other nodes' observers wait for it."""
     runtime: Runtime = state.runtime

@@ -1,4 +1,5 @@
-"""Errors at the HTTP edge: one JSON shape, `{"error": {"code", "message"}}`, with a message a person can act on.
+"""Errors at the HTTP edge: one JSON shape, `{"error": {"code", "message"}}`, with a message a person can act on,
+and its description in the OpenAPI document for every status a route can answer with.
 
 Never a stack trace: unexpected exceptions are logged and answered as `internal`.
 """
@@ -11,6 +12,7 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, ValidationException
 from litestar.exceptions.http_exceptions import TooManyRequestsException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_401_UNAUTHORIZED,
@@ -19,8 +21,43 @@ from litestar.status_codes import (
     HTTP_429_TOO_MANY_REQUESTS,
     HTTP_500_INTERNAL_SERVER_ERROR,
 )
+from msgspec import Struct
 
 log = logging.getLogger(__name__)
+
+
+class ErrorDetail(Struct):
+    code: str  # stable, for programs: bad_request, unauthorized, not_found, conflict, rate_limited, internal
+    message: str  # for people: what is wrong and how to fix it
+
+
+class ErrorBody(Struct):
+    """Every error answer of the HTTP API."""
+
+    error: ErrorDetail
+
+
+_WHEN = {
+    HTTP_400_BAD_REQUEST: "`bad_request`: a body, parameter or value the server cannot use; the message says which.",
+    HTTP_401_UNAUTHORIZED: "`unauthorized`: the HR API key (bearer) or the interview's token is missing or wrong.",
+    HTTP_404_NOT_FOUND: "`not_found`: nothing with that id.",
+    HTTP_409_CONFLICT: "`conflict`: the resource is not in a state that allows this now; the message says why.",
+    HTTP_429_TOO_MANY_REQUESTS: "`rate_limited`: too many requests from this address; retry after `Retry-After`.",
+    HTTP_500_INTERNAL_SERVER_ERROR: "`internal`: the server failed; the error has been logged.",
+}
+
+
+def errors(*status_codes: int, limited: bool = True) -> dict[int, ResponseSpec]:
+    """A route's `responses` for the OpenAPI document: its own error statuses, and those any route may answer
+    (500, and 429 from the rate limit unless the route is exempt from it), all with the one error body.
+    """
+    always = (
+        {HTTP_500_INTERNAL_SERVER_ERROR, HTTP_429_TOO_MANY_REQUESTS} if limited else {HTTP_500_INTERNAL_SERVER_ERROR}
+    )
+    codes = sorted({*status_codes, *always})
+    return {
+        code: ResponseSpec(data_container=ErrorBody, description=_WHEN[code], generate_examples=False) for code in codes
+    }
 
 
 class ApiError(HTTPException):
@@ -43,8 +80,8 @@ def conflict(message: str) -> ApiError:
     return ApiError(HTTP_409_CONFLICT, "conflict", message)
 
 
-def error_body(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message}}
+def error_body(code: str, message: str) -> ErrorBody:
+    return ErrorBody(ErrorDetail(code, message))
 
 
 _CODES = {
@@ -66,7 +103,7 @@ def _validation_message(exc: ValidationException) -> str:
     return f"the request body is invalid: {detail}" if detail else str(exc.detail)
 
 
-def handle_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+def handle_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
     status = exc.status_code
     if isinstance(exc, ApiError):
         code, message = exc.code, str(exc.detail)
@@ -83,7 +120,7 @@ def handle_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Re
     return Response(error_body(code, message), status_code=status, headers=getattr(exc, "headers", None))
 
 
-def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return Response(
         error_body("internal", "the server failed to handle this request; it has been logged"),

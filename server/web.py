@@ -18,7 +18,7 @@ from litestar.types import ControllerRouterHandler
 
 from server.auth import token_matches
 from server.db.store import Store, plan_from_json
-from server.errors import ApiError
+from server.errors import ApiError, errors
 from server.settings import Settings
 
 WEB_CLIENT = Path(__file__).resolve().parents[1] / "web_client"
@@ -36,7 +36,7 @@ async def candidate_page(interview_id: FromPath[str]) -> Response[bytes]:
     return _page("candidate.html")
 
 
-@get("/join/{interview_id:str}/info", tags=["web"])
+@get("/join/{interview_id:str}/info", tags=["web"], responses=errors(401))
 async def candidate_info(
     interview_id: FromPath[str],
     store: NamedDependency[Store],

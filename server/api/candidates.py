@@ -13,7 +13,7 @@ from server.api.schemas import CandidateIn, CandidateOut
 from server.auth import hr_guard
 from server.db.store import Store
 from server.db.tables import CandidateRow
-from server.errors import bad_request, not_found
+from server.errors import bad_request, errors, not_found
 
 
 def candidate_out(row: CandidateRow) -> CandidateOut:
@@ -25,7 +25,7 @@ class CandidateController(Controller):
     guards = [hr_guard]  # noqa: RUF012  (Litestar reads guards as a class attribute)
     tags = ["candidates"]  # noqa: RUF012
 
-    @post()
+    @post(responses=errors(400, 401))
     async def create_candidate(self, data: JSONBody[CandidateIn], store: NamedDependency[Store]) -> CandidateOut:
         problem = None if data.resume_text is None else resume_problem(data.resume_text)
         if problem is not None:
@@ -34,7 +34,7 @@ class CandidateController(Controller):
         await store.add_candidate(row)
         return candidate_out(row)
 
-    @get("/{candidate_id:str}")
+    @get("/{candidate_id:str}", responses=errors(401, 404))
     async def get_candidate(self, candidate_id: FromPath[str], store: NamedDependency[Store]) -> CandidateOut:
         row = await store.candidate(candidate_id)
         if row is None:

@@ -12,6 +12,7 @@ from server.auth import hr_guard
 from server.db.status import InterviewStatus
 from server.db.store import Store
 from server.db.tables import InterviewRow
+from server.errors import errors
 
 RECENT = 20  # interviews listed per job, newest first
 
@@ -31,7 +32,7 @@ def _interview(row: InterviewRow, names: dict[str, str]) -> dict[str, Any]:
     }
 
 
-@get("/v1/dashboard", guards=[hr_guard], tags=["dashboard"])
+@get("/v1/dashboard", guards=[hr_guard], tags=["dashboard"], responses=errors(401))
 async def dashboard(store: NamedDependency[Store]) -> dict[str, Any]:
     """Per job: `counts` by status, `completed`, `passed` (reports at or above the job's pass threshold),
     the newest interviews; and `live`, the interviews in progress across all jobs."""

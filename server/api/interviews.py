@@ -18,7 +18,7 @@ from server.auth import bearer_key, hr_guard, is_hr_key, token_matches
 from server.db.status import InterviewStatus, JobStatus
 from server.db.store import Store, StoredReportError, report_from_json
 from server.db.tables import InterviewRow
-from server.errors import ApiError, bad_request, conflict, not_found
+from server.errors import ApiError, bad_request, conflict, errors, not_found
 from server.planning import Drafts, draft_interview_probes
 from server.runtime import Runtime
 from server.settings import Settings
@@ -35,7 +35,7 @@ class InterviewController(Controller):
     path = "/v1/interviews"
     tags = ["interviews"]  # noqa: RUF012  (Litestar reads tags as a class attribute)
 
-    @post(guards=[hr_guard])
+    @post(guards=[hr_guard], responses=errors(400, 401, 409))
     async def create_interview(
         self,
         data: JSONBody[InterviewIn],
@@ -87,7 +87,7 @@ class InterviewController(Controller):
             plan_version=row.plan_version,
         )
 
-    @get("/{interview_id:str}", guards=[hr_guard])
+    @get("/{interview_id:str}", guards=[hr_guard], responses=errors(401, 404))
     async def get_interview(self, interview_id: FromPath[str], store: NamedDependency[Store]) -> InterviewOut:
         row = await _interview(store, interview_id)
         turns = await store.turns(interview_id)
@@ -117,7 +117,7 @@ class InterviewController(Controller):
             ],
         )
 
-    @get("/{interview_id:str}/report")
+    @get("/{interview_id:str}/report", responses=errors(401, 404, 409))
     async def get_report(
         self,
         request: Request[Any, Any, Any],

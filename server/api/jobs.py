@@ -10,10 +10,11 @@ each one is pinned to the version current then, and every edit (`PUT /v1/jobs/{i
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 from litestar import Controller, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, Parameter
 
 from dialogue.plan import (
     DEFAULT_PASS_THRESHOLD,
@@ -29,7 +30,7 @@ from server.auth import hr_guard
 from server.db.status import JobStatus
 from server.db.store import Store, plan_from_json, plan_to_json
 from server.db.tables import JobRow, PlanVersionRow
-from server.errors import bad_request, conflict, not_found
+from server.errors import bad_request, conflict, errors, not_found
 from server.planning import Drafts, draft_job_plan
 from server.runtime import Runtime
 from server.settings import Settings
@@ -89,7 +90,7 @@ class JobController(Controller):
     guards = [hr_guard]  # noqa: RUF012  (Litestar reads guards as a class attribute)
     tags = ["jobs"]  # noqa: RUF012
 
-    @post()
+    @post(responses=errors(400, 401))
     async def create_job(
         self,
         data: JSONBody[JobIn],
@@ -130,16 +131,16 @@ class JobController(Controller):
         stored = await store.job(row.id) or row
         return job_out(stored, await store.plan_version(row.id, stored.plan_version))
 
-    @get()
+    @get(responses=errors(401))
     async def list_jobs(self, store: NamedDependency[Store]) -> list[JobOut]:
         return [job_out(r, None) for r in await store.jobs()]
 
-    @get("/{job_id:str}")
+    @get("/{job_id:str}", responses=errors(401, 404))
     async def get_job(self, job_id: FromPath[str], store: NamedDependency[Store]) -> JobOut:
         row = await _job(store, job_id)
         return job_out(row, await store.plan_version(job_id, row.plan_version))
 
-    @put("/{job_id:str}/plan")
+    @put("/{job_id:str}/plan", responses=errors(400, 401, 404, 409))
     async def edit_plan(self, job_id: FromPath[str], data: JSONBody[PlanIn], store: NamedDependency[Store]) -> JobOut:
         """HR's plan becomes the job's next version; interviews already scheduled keep the version they have."""
         row = await _job(store, job_id)
@@ -167,9 +168,13 @@ class JobController(Controller):
         await store.audit("hr", "plan_edited", None, job_id=job_id, version=version)
         return job_out(await _job(store, job_id), await store.plan_version(job_id, version))
 
-    @get("/{job_id:str}/plan/{version:int}")
+    @get("/{job_id:str}/plan/{version:int}", responses=errors(400, 401, 404))
     async def get_plan_version(
-        self, job_id: FromPath[str], version: FromPath[int], store: NamedDependency[Store]
+        self,
+        job_id: FromPath[str],
+        # A version is a database integer: a larger number names none (and must not reach the database).
+        version: Annotated[int, Parameter(ge=0, le=2**31 - 1)],
+        store: NamedDependency[Store],
     ) -> PlanOut:
         """Any version of the job's plan, as the interviews pinned to it run it."""
         found = await store.plan_version(job_id, version)

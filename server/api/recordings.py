@@ -21,7 +21,7 @@ from server.auth import bearer_key, hr_guard, is_hr_key, token_matches
 from server.db.status import InterviewStatus, RecordingStatus
 from server.db.store import Store, plan_from_json
 from server.db.tables import RecordingRow
-from server.errors import ApiError, conflict, not_found
+from server.errors import ApiError, conflict, errors, not_found
 from server.settings import Settings
 
 
@@ -30,7 +30,7 @@ def _size(path: Path) -> int:
     return path.stat().st_size if path.is_file() else 0
 
 
-class ConsentBody(Struct, forbid_unknown_fields=True):
+class ConsentBody(Struct):
     consent: bool
 
 
@@ -46,7 +46,12 @@ def recording_json(row: RecordingRow | None) -> dict[str, Any]:
     }
 
 
-@post("/v1/interviews/{interview_id:str}/consent", status_code=HTTP_200_OK, tags=["recordings"])
+@post(
+    "/v1/interviews/{interview_id:str}/consent",
+    status_code=HTTP_200_OK,
+    tags=["recordings"],
+    responses=errors(400, 401, 404, 409),
+)
 async def give_consent(
     interview_id: FromPath[str],
     data: JSONBody[ConsentBody],
@@ -68,7 +73,12 @@ async def give_consent(
     return recording_json(rec)
 
 
-@get("/v1/interviews/{interview_id:str}/recording", guards=[hr_guard], tags=["recordings"])
+@get(
+    "/v1/interviews/{interview_id:str}/recording",
+    guards=[hr_guard],
+    tags=["recordings"],
+    responses=errors(401, 404, 409),
+)
 async def get_recording(interview_id: FromPath[str], store: NamedDependency[Store]) -> File:
     """The recording file: Ogg/Opus (voice) or WebM (video), on the transcript's time line."""
     row = await store.interview(interview_id)
@@ -88,7 +98,12 @@ async def get_recording(interview_id: FromPath[str], store: NamedDependency[Stor
     return File(path=path, media_type=rec.media_type, filename=path.name)
 
 
-@get("/v1/interviews/{interview_id:str}/highlights", guards=[hr_guard], tags=["recordings"])
+@get(
+    "/v1/interviews/{interview_id:str}/highlights",
+    guards=[hr_guard],
+    tags=["recordings"],
+    responses=errors(401, 404, 409),
+)
 async def get_highlights(interview_id: FromPath[str], store: NamedDependency[Store]) -> dict[str, Any]:
     """Moments worth jumping to, each with its time (session seconds = recording seconds) and the quote."""
     row = await store.interview(interview_id)

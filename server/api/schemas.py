@@ -1,4 +1,7 @@
-"""Request and response bodies of the REST API as msgspec structs: validation and OpenAPI come from these."""
+"""Request and response bodies of the REST API as msgspec structs: validation and OpenAPI come from these.
+
+A body's unknown fields are ignored, as its schema (an open object) allows; the fields it names are checked.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +18,13 @@ LongText = Annotated[str, Meta(max_length=20000)]
 Mode = Literal["voice", "video", "text"]
 
 
-class DimensionIn(Struct, forbid_unknown_fields=True):
+class DimensionIn(Struct):
     name: NonEmpty
     weight: float
     reason: Annotated[str, Meta(max_length=500)] = ""
 
 
-class QuestionIn(Struct, forbid_unknown_fields=True):
+class QuestionIn(Struct):
     text: Annotated[str, Meta(min_length=1, max_length=1000)]
     dimension: str | None = None
 
@@ -38,7 +41,7 @@ class JobIn(Struct):
     resume_probes: Annotated[int, Meta(ge=0, le=5)] = 2
 
 
-class PlanIn(Struct, forbid_unknown_fields=True):
+class PlanIn(Struct):
     """HR's edit of a job's plan: becomes its next version. Dimensions left out keep the current ones."""
 
     questions: list[QuestionIn]

@@ -16,11 +16,17 @@ from dialogue.scoring import score_session
 from server.auth import hr_guard
 from server.db.status import ENDED
 from server.db.store import Store, plan_from_json, report_to_json
-from server.errors import conflict, not_found
+from server.errors import conflict, errors, not_found
 from server.runtime import Runtime
 
 
-@post("/v1/interviews/{interview_id:str}/score", guards=[hr_guard], status_code=HTTP_200_OK, tags=["interviews"])
+@post(
+    "/v1/interviews/{interview_id:str}/score",
+    guards=[hr_guard],
+    status_code=HTTP_200_OK,
+    tags=["interviews"],
+    responses=errors(401, 404, 409),
+)
 async def score_interview(
     interview_id: FromPath[str], store: NamedDependency[Store], runtime: NamedDependency[Runtime]
 ) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from server.auth import bearer_key, token_matches
 from server.bus import Bus
 from server.db.status import ENDED
 from server.db.store import Store
-from server.errors import ApiError, conflict, not_found
+from server.errors import ApiError, conflict, errors, not_found
 from server.runtime import Runtime
 from server.settings import Settings
 from server.stream.candidate import CandidateStream, join_interview
@@ -89,7 +89,12 @@ async def observer_stream(
     conn.open = False
 
 
-@post("/v1/interviews/{interview_id:str}/rtc/offer", status_code=HTTP_200_OK, tags=["stream"])
+@post(
+    "/v1/interviews/{interview_id:str}/rtc/offer",
+    status_code=HTTP_200_OK,
+    tags=["stream"],
+    responses=errors(400, 401, 404, 409),
+)
 async def rtc_offer(
     interview_id: FromPath[str],
     data: JSONBody[SessionDescription],
