@@ -157,13 +157,15 @@ def report(samples: dict[str, list[float]]) -> None:
     print(f"mean of all turns: {statistics.mean(every):.3f} s")
 
 
-async def wording(model: str, threads: int) -> None:
+async def wording(model: str, threads: int, languages: list[str]) -> None:
     """Each case's follow-up and rephrasing worded by `model`: latency, share valid, share valid within budget."""
     backend = build_backend("llama_cpp", model=str(models.resolve(model)), n_threads=threads)
     budget = WordingConfig().timeout_s
     unlimited = WordingConfig(timeout_s=600)
     try:
         for language, cases in WORDING_CASES.items():
+            if language not in languages:
+                continue
             for kind in ("follow_up", "rephrase"):
                 seconds: list[float] = []
                 valid = in_time = 0
@@ -198,12 +200,13 @@ def main() -> None:
     ap.add_argument("--fixtures", default=str(FIXTURES))
     ap.add_argument("--wording-models", default="", help="comma-separated manifest names to word with directly")
     ap.add_argument("--threads", type=int, default=2, help="llama.cpp threads for --wording-models")
+    ap.add_argument("--languages", default="en,zh", help="languages for --wording-models")
     ap.add_argument("--no-server", action="store_true", help="only the --wording-models part")
     args = ap.parse_args()
     if args.wording_models:
         print(f"machine: {machine()}")
         for model in args.wording_models.split(","):
-            asyncio.run(wording(model.strip(), args.threads))
+            asyncio.run(wording(model.strip(), args.threads, args.languages.split(",")))
     if args.no_server:
         return
     with server() as srv:
