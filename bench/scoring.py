@@ -15,8 +15,8 @@ without running the model (for tuning on the dev split). `--sessions 1 4` also r
 through `Interviewer` (answers judged in the background as turns end) and prints the time from the closing answer
 to the report, p50/p95.
 
-usage: python bench/scoring.py [--split dev|test|all] [--model NAME_OR_GGUF] [--threads 1]
-                               [--save FILE | --from FILE] [--sessions 1 4] [--pace 6]
+usage: python bench/scoring.py [--split dev|test|all] [--model NAME_OR_GGUF] [--threads 1] [--questions N]
+                               [--no-follow-ups] [--save FILE | --from FILE] [--sessions 1 4] [--pace 6]
 """
 
 from __future__ import annotations
@@ -89,10 +89,13 @@ def auc(pos: list[float], neg: list[float]) -> float:
     return wins / (len(pos) * len(neg)) if pos and neg else float("nan")
 
 
-async def score_items(jobs: list[tuple[dict[str, Any], InterviewPlan]], judge: AnswerJudge) -> list[Item]:
-    """Every answer, first questions of every job first: a run cut short still covers every job and language."""
+async def score_items(
+    jobs: list[tuple[dict[str, Any], InterviewPlan]], judge: AnswerJudge, questions: int
+) -> list[Item]:
+    """Every answer to each job's first `questions` questions, first questions of every job first: a run cut short
+    still covers every job and language."""
     items = []
-    for index in range(max(len(job["questions"]) for job, _ in jobs)):
+    for index in range(min(questions, max(len(job["questions"]) for job, _ in jobs))):
         for job, plan in jobs:
             if index >= len(job["questions"]):
                 continue
@@ -157,6 +160,9 @@ def rescore(jobs: list[tuple[dict[str, Any], InterviewPlan]], saved: SavedReader
                     continue  # not read yet by the run that saved the file
                 score = min(x for x in scores if x is not None)
                 item = Item(job["job"], job["language"], planned.id, a["label"], a.get("base"), a["text"], score)
+                rows = [saved.rows[(planned.text, t)] for t in texts]
+                item.seconds = sum(r["seconds"] for r in rows)
+                item.prompt_tokens = sum(r.get("prompt_tokens", 0) for r in rows)
                 items.append(item)
     return items
 
@@ -199,8 +205,10 @@ def report(items: list[Item]) -> None:
     timed = [i for i in items if i.seconds]
     if timed:
         secs = sorted(i.seconds for i in timed)
+        tokens = [i.prompt_tokens for i in timed if i.prompt_tokens]
         print(f"\ntime per answer: mean {statistics.mean(secs):.2f} s, p50 {secs[len(secs) // 2]:.2f} s, "
-              f"p95 {secs[min(len(secs) - 1, round(0.95 * (len(secs) - 1)))]:.2f} s over {len(secs)} answers")  # fmt: skip
+              f"p95 {secs[min(len(secs) - 1, round(0.95 * (len(secs) - 1)))]:.2f} s over {len(secs)} answers"
+              + (f"; prompt tokens evaluated per answer: mean {statistics.mean(tokens):.0f}" if tokens else ""))  # fmt: skip
 
 
 async def follow_ups(jobs: list[tuple[dict[str, Any], InterviewPlan]], judge: AnswerJudge) -> None:
@@ -260,6 +268,8 @@ async def main() -> None:
     ap.add_argument("--split", default="dev", choices=("dev", "test", "all"))
     ap.add_argument("--model", default="qwen2.5-coder-1.5b-instruct")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--questions", type=int, default=99, help="score only each job's first N questions")
+    ap.add_argument("--no-follow-ups", action="store_true", help="skip the thin-answer-plus-follow-up check")
     ap.add_argument("--save", type=Path)
     ap.add_argument("--from", dest="saved", type=Path)
     ap.add_argument("--sessions", type=int, nargs="*", default=[])
@@ -277,8 +287,9 @@ async def main() -> None:
     print(f"model {path.name}, {args.threads} thread(s)")
     try:
         reader = RecordingReader(scorer, args.save) if args.save else SignalReader(scorer)
-        report(await score_items(jobs, AnswerJudge(reader)))
-        await follow_ups(jobs, AnswerJudge(reader))
+        report(await score_items(jobs, AnswerJudge(reader), args.questions))
+        if not args.no_follow_ups:
+            await follow_ups(jobs, AnswerJudge(reader))
         if args.sessions:
             print("\nreport latency (answers judged in the background as turns end):")
         for n in args.sessions:

@@ -7,8 +7,8 @@ Three signals, read from token log-probabilities (no text is generated), after o
 - `surprisal`: the answer's mean negative log-probability per token, given its question. Fluent, generic clichés
   are predictable (low surprisal); a real event told in the candidate's own words is not;
 - `relevance`: asked which question the answer was given to, how much more probable the answer makes *its*
-  question than the plan's other questions and fixed questions from other fields (each against its probability
-  after an empty answer: pointwise mutual information).
+  question than the likeliest of the plan's other questions (and than fixed questions from other fields on
+  average), each against its probability after an empty answer: pointwise mutual information.
 
 Candidate words are fenced, flattened to one line, cut at `MAX_ANSWER_CHARS` and tokenised as plain text
 (`PieceKind.DATA` / `MEASURED`): they can neither close the fence nor open a chat turn.
@@ -28,7 +28,7 @@ from dialogue.language import Language
 from dialogue.llm.token_logprobs import Piece, PieceKind, TokenScorer
 
 # Bump when the rubric prompt or how a signal is read changes: reports name the version they were scored with.
-PROMPT_VERSION = "rubric-2026.12-1"
+PROMPT_VERSION = "rubric-2026.12-2"
 GRADES = tuple(str(d) for d in range(10))
 # Beyond this many characters an answer is cut (a spoken answer of ~3 minutes); what follows is not read, so text
 # appended after filler to overflow the context reaches nothing.
@@ -54,7 +54,7 @@ _FENCE = re.compile(r"<<<|>>>|[\r\n\t]+")
 class AnswerSignals:
     rubric: float  # expected grade, 0-9
     surprisal: float  # nats per answer token
-    relevance: float  # nats: PMI with its question minus the mean PMI with the other questions
+    relevance: float  # nats: PMI with its question minus the highest PMI with another plan question
     tokens: int  # answer tokens read
     prompt_tokens: int  # tokens evaluated for this answer (cached prefixes excluded)
     seconds: float
@@ -146,8 +146,9 @@ class SignalReader:
         graded = await self.scorer.score(_grading(text, asked), next_tokens=GRADES)
         answer_lps = graded.measured[0]
         evaluated = graded.prompt_tokens
-        others = [fenced(q, MAX_QUESTION_CHARS) for q in (*other_questions, *DECOY_QUESTIONS[language])]
-        questions = list(dict.fromkeys([asked, *others]))
+        plan_others = [fenced(q, MAX_QUESTION_CHARS) for q in other_questions]
+        decoys = [fenced(q, MAX_QUESTION_CHARS) for q in DECOY_QUESTIONS[language]]
+        questions = list(dict.fromkeys([asked, *plan_others, *decoys]))
         # Priors first: consecutive calls that share the answer then reuse its evaluation.
         priors = [await self._prior(q) for q in questions]
         pmis = {}
@@ -155,8 +156,11 @@ class SignalReader:
             logprob, n = await self._question_logprob(text, q)
             evaluated += n
             pmis[q] = logprob - prior
-        rest = [v for q, v in pmis.items() if q != asked]
-        baseline = sum(rest) / len(rest) if rest else 0.0
+        # The answer must fit its own question better than any other question of the plan (an answer meant for
+        # another question fits that one best), and better than questions from other fields on average.
+        rivals = [pmis[q] for q in plan_others if q != asked]
+        unrelated = [pmis[q] for q in decoys if q != asked]
+        baseline = max([*rivals, sum(unrelated) / len(unrelated) if unrelated else 0.0])
         surprisal = -sum(answer_lps) / len(answer_lps) if answer_lps else 0.0
         pmi = pmis[asked]
         return AnswerSignals(

@@ -60,7 +60,7 @@ class Signals:
 
     rubric: float  # expected grade 0-9 over the next digit after graded examples
     surprisal: float  # nats per token of the answer; low = predictable, generic wording
-    relevance: float  # nats: PMI with its own question minus the mean PMI with other questions
+    relevance: float  # nats: PMI with its own question minus the highest PMI with another plan question
     tokens: int
 
 

@@ -4,7 +4,7 @@ An answer's score is 10 x content x specificity x relevance x substance, each fa
 
 - content: the rubric grade (expected value over the next digit after graded examples) / 9;
 - specificity: from the answer's surprisal; wording as predictable as fluent clichés is scaled down;
-- relevance: from how much more the answer predicts its own question than the plan's other questions;
+- relevance: from how much more the answer predicts its own question than the likeliest other plan question;
 - substance: an answer that is mostly a comma-separated list of keywords is scaled down.
 
 Text addressed to the scorer or an AI is removed and the answer is read with and without it: the lower score is
@@ -49,15 +49,17 @@ log = logging.getLogger(__name__)
 
 # Fewer recognised words than this (English words, or Chinese characters) is not an answer one can judge.
 MIN_UNITS = {"en": 8, "zh": 12}
-# Surprisal (nats/token) at or below which wording counts as fully generic, and at or above which not at all:
-# measured on the dev set (tests/dialogue/scoring_devset, dev split); Chinese text is less predictable per token.
-SURPRISAL_GENERIC = {"en": 2.2, "zh": 2.6}
-SURPRISAL_SPECIFIC = {"en": 3.0, "zh": 3.4}
+# Surprisal (nats/token) at or below which wording counts as fully generic, and at or above which not at all. Dev
+# split (tests/dialogue/scoring_devset): fluent generic answers 2.46 (en) and 2.68 (zh), strong answers 3.35 and up
+# (en) and 3.50 and up (zh); Chinese text is less predictable per token.
+SURPRISAL_GENERIC = {"en": 2.5, "zh": 2.7}
+SURPRISAL_SPECIFIC = {"en": 3.3, "zh": 3.5}
 SPECIFICITY_FLOOR = 0.35  # a generic answer keeps this share of its content score
-# Relevance margin (nats): at or below LOW the answer fits other questions better than its own. On the dev split
-# strong answers measured 1.7 and up, a well-told answer to another question of the same job -1.8.
+# Relevance margin (nats, PMI with its own question minus the highest with another plan question): at or below LOW
+# another question of the plan fits the answer better. Dev split: strong answers 1.17 and up, well-told answers to
+# another question of the same job -12.0.
 RELEVANCE_LOW = -1.0
-RELEVANCE_HIGH = 2.0
+RELEVANCE_HIGH = 1.0
 RELEVANCE_FLOOR = 0.2
 # An answer whose text is mostly short comma-separated fragments is a keyword list.
 LIST_FRAGMENTS = 6
