@@ -92,7 +92,7 @@ async def run_config(redis_url: str, counts: list[int], events: int, rate: float
             await asyncio.sleep(0.02)
         try:
             bus = app.state.bus
-            store = app.state.store
+            store = app.state.services.store
             from server.db.tables import CandidateRow, InterviewRow, JobRow
 
             for n in counts:

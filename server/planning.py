@@ -10,12 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncIterator, Coroutine
-from contextlib import asynccontextmanager
+from collections.abc import Coroutine
 from typing import Any
-
-from litestar import Litestar
-from litestar.datastructures import State
 
 import models
 from dialogue.language import Language
@@ -158,22 +154,8 @@ async def draft_interview_probes(
     log.info("interview %s: %d résumé probes", interview_id, len(probes))
 
 
-def drafts_of(state: State) -> Drafts:
-    drafts: Drafts = state.drafts
-    return drafts
-
-
-@asynccontextmanager
-async def drafting_lifespan(app: Litestar) -> AsyncIterator[None]:
-    """Runs after the main lifespan has opened the store and runtime: re-drafts what a stopped server left."""
-    drafts = app.state.drafts = Drafts()
-    store: Store = app.state.store
-    settings: Settings = app.state.settings
-    planner: PlannerModel | None = app.state.runtime.planner if settings.plan_model != "none" else None
+async def redraft_unfinished(store: Store, planner: PlannerModel | None, drafts: Drafts) -> None:
+    """At start-up: draft again the plans a stopped server left unfinished."""
     for row in await store.jobs():
         if row.status == JobStatus.DRAFTING:
             drafts.start(draft_job_plan(store, planner, row.id, requisition_of(row)), f"drafting job {row.id}")
-    try:
-        yield
-    finally:
-        await drafts.aclose()

@@ -12,7 +12,6 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any, Literal
 
 import av
@@ -25,8 +24,6 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.mediastreams import MediaStreamError
-from litestar import Litestar
-from litestar.datastructures import State
 from msgspec import Struct
 
 from media import PipelineClosed
@@ -262,26 +259,3 @@ async def answer_offer(pc: RTCPeerConnection, offer: SessionDescription) -> RTCS
     except Exception as exc:
         raise bad_request(f"no answer can be made to this offer: {exc or type(exc).__name__}") from None
     return pc.localDescription
-
-
-@asynccontextmanager
-async def media_lifespan(app: Litestar) -> AsyncIterator[None]:
-    """Recordings and WebRTC peers for the app's lifetime; entered after the store exists, left before it closes."""
-    recordings = Recordings(app.state.store, app.state.settings)
-    peers = RtcPeers(app.state.settings)
-    app.state.recordings, app.state.rtc_peers = recordings, peers
-    try:
-        yield
-    finally:
-        await peers.shutdown()
-        await recordings.shutdown()
-
-
-def provide_recordings(state: State) -> Recordings:
-    recordings: Recordings = state.recordings
-    return recordings
-
-
-def provide_rtc_peers(state: State) -> RtcPeers:
-    peers: RtcPeers = state.rtc_peers
-    return peers

@@ -1,0 +1,99 @@
+"""What the app's handlers are given: the store, the models, the live interviews, plan drafts, recordings and WebRTC
+peers, each a Litestar dependency of the same name.
+
+Started in one explicit order, each after what it uses, and stopped in the reverse, so nothing outlives what it
+needs: no service reaches another through `app.state`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from litestar.di import Provide
+
+from server.bus import Bus
+from server.db.store import Store
+from server.planning import Drafts, redraft_unfinished
+from server.runtime import Runtime
+from server.settings import Settings
+from server.stream.recording import Recordings
+from server.stream.registry import LiveInterviews
+from server.stream.rtc import RtcPeers
+
+T = TypeVar("T")
+
+
+class Services:
+    """A plain class, not a dataclass: Litestar would try to validate a dataclass dependency field by field."""
+
+    def __init__(self, settings: Settings, bus: Bus, runtime: Runtime | None = None) -> None:
+        self.settings = settings
+        self.bus = bus  # started and stopped by its Channels plugin, around the app's lifespan
+        self._shared_runtime = runtime is not None  # shared across apps (tests): its owner loads and closes it
+        self._runtime = runtime
+        self._store: Store | None = None
+        self._live: LiveInterviews | None = None
+        self._drafts: Drafts | None = None
+        self._recordings: Recordings | None = None
+        self._rtc_peers: RtcPeers | None = None
+
+    async def start(self) -> None:
+        """Store, then models, then what runs on both: live interviews, plan drafts (resuming unfinished ones),
+        recordings and WebRTC peers."""
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self._store = await Store.open(self.settings.sqlalchemy_url)
+        if self._runtime is None:
+            self._runtime = await Runtime.load(self.settings)
+        self._live = LiveInterviews(self._store, self.bus.plugin, self._runtime, self.settings, bus=self.bus)
+        self._drafts = Drafts()
+        planner = self._runtime.planner if self.settings.plan_model != "none" else None
+        await redraft_unfinished(self._store, planner, self._drafts)
+        self._recordings = Recordings(self._store, self.settings)
+        self._rtc_peers = RtcPeers(self.settings)
+
+    async def stop(self) -> None:
+        """The reverse: WebRTC peers (their streams end), recordings (files finished), drafts, live interviews,
+        then the models and the store they used."""
+        if self._rtc_peers is not None:
+            await self._rtc_peers.shutdown()
+        if self._recordings is not None:
+            await self._recordings.shutdown()
+        if self._drafts is not None:
+            await self._drafts.aclose()
+        if self._live is not None:
+            await self._live.shutdown()
+        if self._runtime is not None and not self._shared_runtime:
+            await self._runtime.aclose()
+        if self._store is not None:
+            await self._store.close()
+        self._store = self._live = self._drafts = self._recordings = self._rtc_peers = None
+        if not self._shared_runtime:
+            self._runtime = None
+
+    def providers(self) -> dict[str, Provide]:
+        """The dependencies by name; asking for one before `start` (or after `stop`) is a RuntimeError."""
+        return {
+            "settings": _provide(lambda: self.settings),
+            "bus": _provide(lambda: self.bus),
+            "store": _provide(lambda: self._store),
+            "runtime": _provide(lambda: self._runtime),
+            "live_interviews": _provide(lambda: self._live),
+            "drafts": _provide(lambda: self._drafts),
+            "recordings": _provide(lambda: self._recordings),
+            "rtc_peers": _provide(lambda: self._rtc_peers),
+        }
+
+    @property
+    def store(self) -> Store:
+        return _started(self._store)
+
+
+def _started(service: T | None) -> T:
+    if service is None:
+        raise RuntimeError("the server's services are not started (or already stopped)")
+    return service
+
+
+def _provide(get: Callable[[], Any]) -> Provide:
+    return Provide(lambda: _started(get()), sync_to_thread=False)
