@@ -1,4 +1,6 @@
-"""What the interviewer says when no model words it: question templates, closings, fallbacks, report sentences.
+"""What the interviewer says when no model words it: question templates, closings, fallbacks.
+
+The report's words are in dialogue.scoring_text.
 
 One table per language; the model's wording (prompts/) replaces these only when it passes validation.
 """
@@ -17,12 +19,6 @@ class Phrases:
     closing: str
     rephrase_wrapper: str
     follow_up: dict[str, str]
-    strength: dict[str, str]
-    weakness: dict[str, str]
-    suggestion: dict[str, str]
-    not_covered: str
-    rationale: str
-    judged_by_model: str
 
 
 EN = Phrases(
@@ -39,32 +35,6 @@ EN = Phrases(
         "missing_action": "What did you personally do, step by step?",
         "missing_result": "What was the result, and how did you measure it?",
     },
-    strength={
-        "star": "Structures answers well: situation, action and result are all there",
-        "specificity": "Gives concrete detail: numbers, named tools and outcomes",
-        "coverage": "Speaks to the job's requirements: {terms}",
-        "relevance": "Stays on the question asked",
-    },
-    weakness={
-        "star": "Answers often miss part of the story (situation, own action or result)",
-        "specificity": "Few concrete details: little in the way of numbers, tools or outcomes",
-        "coverage": "Did not address some of the job's requirements: {terms}",
-        "relevance": "Some answers drift away from the question",
-        "length": "Answers are brief",
-    },
-    suggestion={
-        "star": "Use the STAR shape: the situation, your task, what you did, and the measurable result",
-        "specificity": "Back claims with specifics: numbers, the tools used, what changed afterwards",
-        "coverage": "Prepare an example for each requirement of the role, e.g. {terms}",
-        "relevance": "Answer the question asked first, then add context",
-        "length": "Take a little more time per answer: one full example is better than a summary",
-    },
-    not_covered="No answer addressed this dimension.",
-    rationale=(
-        "STAR {star:.0%}, specificity {specificity:.0%}, relevance {relevance:.0%}, "
-        "requirement coverage {coverage:.0%}, length {length:.0%} over {answers} answer(s)."
-    ),
-    judged_by_model="Model judgement ({model}): {score}/10. {rationale}",
 )
 
 ZH = Phrases(
@@ -78,32 +48,6 @@ ZH = Phrases(
         "missing_action": "你本人具体做了哪些事情？",
         "missing_result": "最后的结果怎么样？有没有可以量化的数据？",
     },
-    strength={
-        "star": "回答结构清晰：背景、行动和结果都讲到了",
-        "specificity": "细节具体：有数字、工具和成果",
-        "coverage": "回答覆盖了岗位要求：{terms}",
-        "relevance": "回答紧扣问题",
-    },
-    weakness={
-        "star": "回答常常缺少背景、个人行动或结果中的一部分",
-        "specificity": "细节较少：缺少数字、工具或成果",
-        "coverage": "没有谈到部分岗位要求：{terms}",
-        "relevance": "部分回答偏离了问题",
-        "length": "回答较为简短",
-    },
-    suggestion={
-        "star": "用STAR结构回答：背景、任务、你的行动、可量化的结果",
-        "specificity": "用具体内容支撑观点：数字、使用的工具、带来的变化",
-        "coverage": "针对岗位的每项要求准备一个例子，例如：{terms}",
-        "relevance": "先直接回答问题，再补充背景",
-        "length": "每个回答多讲一些：一个完整的例子胜过一句概括",
-    },
-    not_covered="没有回答涉及这一维度。",
-    rationale=(
-        "STAR完整度 {star:.0%}，具体程度 {specificity:.0%}，切题程度 {relevance:.0%}，"
-        "岗位要求覆盖 {coverage:.0%}，篇幅 {length:.0%}，共 {answers} 个回答。"
-    ),
-    judged_by_model="模型评判（{model}）：{score}/10。{rationale}",
 )
 
 _TABLES: dict[str, Phrases] = {"en": EN, "zh": ZH}
