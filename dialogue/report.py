@@ -89,7 +89,6 @@ class AnswerScore:
     # and the lower score kept.
     removed: tuple[str, ...] = ()
     truncated: bool = False
-    seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

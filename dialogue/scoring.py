@@ -163,8 +163,9 @@ class AnswerJudge:
             Factors(*(round(x, 3) for x in astuple(read.factors))),
             removed=tuple(said[sp.start : sp.end].strip() for sp in spans),
             truncated=len(fenced(clean, MAX_ANSWER_CHARS + 1)) > MAX_ANSWER_CHARS,
-            seconds=round(seconds, 3),
         )
+        # Time is logged, not reported: the same transcript gives the same report.
+        log.info("scored %s in %.2f s: %s", question_id, seconds, result.score)
         self._done[key] = result
         if len(self._done) > JUDGED_CACHE:
             self._done.popitem(last=False)
