@@ -92,7 +92,8 @@ def fenced(text: str, limit: int) -> str:
 def _grading(answer: str, question: str) -> list[Piece]:
     """The rubric turn: the grade is the next token; the answer's tokens are measured given its question."""
     return [
-        Piece(rubric_prefix() + "Question: "),
+        Piece(rubric_prefix()),  # its own piece: the scorer keeps it evaluated between calls
+        Piece("Question: "),
         Piece(question, PieceKind.DATA),
         Piece("\nAnswer: <<<"),
         Piece(answer, PieceKind.MEASURED),
@@ -103,7 +104,8 @@ def _grading(answer: str, question: str) -> list[Piece]:
 def _asking(answer: str, question: str) -> list[Piece]:
     """Which question the answer was given to: the question's tokens are measured after the answer alone."""
     return [
-        Piece(rubric_prefix() + "Answer: <<<"),
+        Piece(rubric_prefix()),
+        Piece("Answer: <<<"),
         Piece(answer, PieceKind.DATA),
         Piece(">>>\nWhich interview question was this the answer to?<|im_end|>\n<|im_start|>assistant\nQuestion: "),
         Piece(question, PieceKind.MEASURED),

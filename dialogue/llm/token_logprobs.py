@@ -145,8 +145,10 @@ class LlamaCppTokenScorer:
         started = time.perf_counter()
         tokens: list[int] = []
         spans: list[tuple[int, int]] = []
+        starts: list[int] = []
         for piece in pieces:
             ids = self._tokens(piece)
+            starts.append(len(tokens))
             if piece.kind is PieceKind.MEASURED:
                 spans.append((len(tokens), len(tokens) + len(ids)))
             tokens += ids
@@ -155,18 +157,23 @@ class LlamaCppTokenScorer:
         if len(tokens) > self.n_ctx:
             raise LLMError(f"prompt of {len(tokens)} tokens exceeds the context of {self.n_ctx}")
         wanted = [self._single_token(t) for t in next_tokens]
+        # The prompt is always evaluated in the same chunks (the first piece, the pieces up to the last, the last),
+        # and a cached evaluation is reused only at a chunk's end: llama.cpp's arithmetic differs slightly with
+        # how tokens are batched, and the same prompt must give the same numbers whatever ran before it.
+        bounds = sorted({b for b in (starts[1] if len(starts) > 1 else 0, starts[-1], len(tokens)) if b > 0})
         llama = self._llama
         with self._lock:
             cached = llama.input_ids[: llama.n_tokens].tolist()
-            reuse = 0
+            common = 0
             for a, b in zip(cached, tokens, strict=False):
                 if a != b:
                     break
-                reuse += 1
-            reuse = min(reuse, len(tokens) - 1)  # the last position is re-evaluated for its logits
+                common += 1
+            reuse = max([0, *(b for b in bounds if b <= common and b < len(tokens))])
             llama.n_tokens = reuse
             try:
-                llama.eval(tokens[reuse:])
+                for end in (b for b in bounds if b > reuse):
+                    llama.eval(tokens[llama.n_tokens : end])
             except (ValueError, RuntimeError) as exc:
                 llama.n_tokens = 0
                 raise LLMError(f"llama.cpp failed on {self.name}: {exc}") from exc
@@ -280,9 +287,7 @@ def _parse_echo(
             return MISSING_LOGPROB
         return float(top.get(tokens[i], min(top.values())))
 
-    measured = tuple(
-        tuple(logprob_of(i) for i, o in enumerate(offsets) if start <= o < end) for start, end in spans
-    )
+    measured = tuple(tuple(logprob_of(i) for i, o in enumerate(offsets) if start <= o < end) for start, end in spans)
     nexts: tuple[tuple[str, float], ...] = ()
     if next_tokens:
         # The probe is the first token at or after the prompt's end: the alternatives before it are the next token's.

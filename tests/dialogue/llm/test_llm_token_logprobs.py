@@ -96,3 +96,25 @@ async def test_an_unreachable_endpoint_is_an_llm_error_naming_the_url(unused_por
         build_token_scorer("openai", model="m")
     with pytest.raises(LLMError, match="kind"):
         build_token_scorer("vllm", model="m")
+
+
+async def test_the_same_prompt_gives_the_same_numbers_whatever_ran_before_it(gguf_path: Path) -> None:
+    scorer = LlamaCppTokenScorer(gguf_path, n_threads=1)
+    rubric = Piece("Grade each answer from 0 to 9. " * 6)
+    prompt = [
+        rubric,
+        Piece("Answer: <<<"),
+        Piece("I rolled it back and added an alert.", PieceKind.MEASURED),
+        Piece(">>>\nGrade: "),
+    ]
+    try:
+        first = await scorer.score(prompt, next_tokens=DIGITS)
+        await scorer.score([rubric, Piece("Question: "), Piece("What happened next?", PieceKind.MEASURED)])
+        shared = await scorer.score(prompt, next_tokens=DIGITS)
+        await scorer.score([Piece("Something else entirely.")])
+        cold = await scorer.score(prompt, next_tokens=DIGITS)
+    finally:
+        await scorer.aclose()
+    assert first.measured == shared.measured == cold.measured
+    assert first.next_token == shared.next_token == cold.next_token
+    assert shared.prompt_tokens < cold.prompt_tokens  # the rubric stayed evaluated in between
