@@ -268,7 +268,7 @@ async def main() -> None:
     ap.add_argument("--split", default="dev", choices=("dev", "test", "all"))
     ap.add_argument("--model", default="qwen2.5-coder-1.5b-instruct")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--questions", type=int, default=99, help="score only each job's first N questions")
+    ap.add_argument("--questions", type=int, default=99, help="score only each job's first N questions (0: none)")
     ap.add_argument("--no-follow-ups", action="store_true", help="skip the thin-answer-plus-follow-up check")
     ap.add_argument("--save", type=Path)
     ap.add_argument("--from", dest="saved", type=Path)
@@ -287,7 +287,8 @@ async def main() -> None:
     print(f"model {path.name}, {args.threads} thread(s)")
     try:
         reader = RecordingReader(scorer, args.save) if args.save else SignalReader(scorer)
-        report(await score_items(jobs, AnswerJudge(reader), args.questions))
+        if args.questions > 0:
+            report(await score_items(jobs, AnswerJudge(reader), args.questions))
         if not args.no_follow_ups:
             await follow_ups(jobs, AnswerJudge(reader))
         if args.sessions:
