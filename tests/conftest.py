@@ -81,7 +81,9 @@ def fixtures_dir() -> Path:
 @pytest.fixture(scope="session")
 async def embedded_runtime() -> AsyncIterator[Runtime]:
     """The embedded LLM, loaded once for every server the tests start."""
-    runtime = await Runtime.load(Settings.from_env({}, api_key="unused"))
+    # The suite runs one interview at a time, so the scoring model may use both cores (the server's default of one
+    # thread keeps it from competing with live sessions).
+    runtime = await Runtime.load(Settings.from_env({}, api_key="unused", score_threads=2))
     yield runtime
     await runtime.aclose()
 

@@ -14,6 +14,10 @@ import httpx
 import websockets
 
 FINAL_TYPES = ("closed",)
+# How long a test waits for something that follows scoring (the report, a synchronous POST .../score): every answer
+# is read by the 1.5B scoring model, seconds on an idle 2-core box and minutes on a busy one. A bound on a hang,
+# not on speed.
+REPORT_WAIT_S = 300.0
 
 
 def interview_scenario(fixtures_dir: Path, name: str = "backend_en") -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -40,11 +44,11 @@ class Api:
         return {"Authorization": f"Bearer {self.key}"}
 
     async def post(self, path: str, body: Any, *, auth: bool = True) -> httpx.Response:
-        async with httpx.AsyncClient(base_url=self.base, timeout=30) as c:
+        async with httpx.AsyncClient(base_url=self.base, timeout=REPORT_WAIT_S) as c:
             return await c.post(path, json=body, headers=self._headers() if auth else {})
 
     async def get(self, path: str, *, auth: bool = True, **params: str) -> httpx.Response:
-        async with httpx.AsyncClient(base_url=self.base, timeout=30) as c:
+        async with httpx.AsyncClient(base_url=self.base, timeout=REPORT_WAIT_S) as c:
             return await c.get(path, params=params, headers=self._headers() if auth else {})
 
     async def interview(self, job: dict[str, Any], mode: str = "text", name: str = "Test Candidate") -> dict[str, Any]:
@@ -58,7 +62,7 @@ class Api:
         return iv.json()  # type: ignore[no-any-return]
 
     async def poll(
-        self, path: str, ready: Callable[[dict[str, Any]], bool], seconds: float = 120
+        self, path: str, ready: Callable[[dict[str, Any]], bool], seconds: float = REPORT_WAIT_S
     ) -> dict[str, Any]:
         """GET `path` until its body is `ready` (or `seconds` pass: the caller's assertion then says what is not).
 
@@ -98,14 +102,14 @@ class Stream:
         self.received.append(message)
         return message
 
-    async def until(self, kind: str, seconds: float = 60) -> dict[str, Any]:
+    async def until(self, kind: str, seconds: float = REPORT_WAIT_S) -> dict[str, Any]:
         """Messages up to and including the first of `kind`."""
         while True:
             message = await self.next(seconds)
             if message["type"] == kind:
                 return message
 
-    async def take(self, kinds: tuple[str, ...], n: int, seconds: float = 30) -> list[dict[str, Any]]:
+    async def take(self, kinds: tuple[str, ...], n: int, seconds: float = REPORT_WAIT_S) -> list[dict[str, Any]]:
         """The next `n` messages whose type is one of `kinds`; others arriving meanwhile stay in `received` only.
 
         Waiting for the messages themselves, not for a quiet spell: exact counts then hold however slow the box.

@@ -114,7 +114,7 @@ async def qwen() -> AsyncIterator[LlamaCppBackend]:
     await backend.aclose()
 
 
-@pytest.mark.timeout(300)  # one short generation by the 1.5B model on a shared 2-core machine
+@pytest.mark.timeout(900)  # one short generation by the 1.5B model on a shared 2-core machine
 async def test_the_wording_fallback_model_words_a_valid_chinese_follow_up(qwen: LlamaCppBackend) -> None:
     question = "请讲一次你拿下的最大一笔企业订单：你是如何赢得它的？"
     worded = await word_follow_up(

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import websockets
-from server_testkit import Api, Stream, answer_for, interview_scenario
+from server_testkit import REPORT_WAIT_S, Api, Stream, answer_for, interview_scenario
 
 from server.bus import SUBSCRIBER_BACKLOG, channel_name
 
@@ -33,7 +33,7 @@ async def observe(server: Any, iv: dict[str, Any], token: str | None = None, **k
 
 async def play_to_end(stream: Stream, clips: list[dict[str, Any]]) -> None:
     while True:
-        m = await stream.next(30)
+        m = await stream.next(REPORT_WAIT_S)
         if m["type"] == "question":
             await stream.send({"type": "answer", "text": answer_for(clips, m)})
         elif m["type"] == "closed":

@@ -44,7 +44,7 @@ async def answer_all(peer: RtcCandidate, clips: dict[str, bytes]) -> dict[str, A
         peer.mic.play(clips["closing_1" if kind == "closing" else "followup_1" if kind == "follow_up" else "q1_strong"])
 
 
-@pytest.mark.timeout(300)  # among the slowest real-model tests: see timeout in pyproject.toml
+@pytest.mark.timeout(900)  # among the slowest real-model tests: see timeout in pyproject.toml
 async def test_a_voice_interview_over_webrtc_is_recorded_with_consent_and_scored(
     live_server: Any, api: Api, fixtures_dir: Path
 ) -> None:
@@ -96,7 +96,7 @@ async def wait_for_recording(api: Api, interview_id: str) -> None:
     assert h["recording"]["status"] != "recording", "the recording was not finished after the interview ended"
 
 
-@pytest.mark.timeout(300)  # among the slowest real-model tests: see timeout in pyproject.toml
+@pytest.mark.timeout(900)  # among the slowest real-model tests: see timeout in pyproject.toml
 async def test_video_mode_over_webrtc_records_a_playable_webm_as_long_as_the_session(
     live_server: Any, api: Api, fixtures_dir: Path
 ) -> None:

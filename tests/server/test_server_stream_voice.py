@@ -37,7 +37,7 @@ async def say(stream: Stream, clip: dict[str, Any]) -> dict[str, Any]:
     return await silence_until(stream, ("question", "report", "closed"))
 
 
-@pytest.mark.timeout(300)  # among the slowest real-model tests: see timeout in pyproject.toml
+@pytest.mark.timeout(900)  # among the slowest real-model tests: see timeout in pyproject.toml
 async def test_a_whole_voice_interview_with_spoken_rephrase_and_repeat(
     live_server: Any, api: Api, fixtures_dir: Path
 ) -> None:

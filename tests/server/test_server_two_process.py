@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from server_testkit import Api, Stream, answer_for, interview_scenario
+from server_testkit import REPORT_WAIT_S, Api, Stream, answer_for, interview_scenario
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,7 +93,7 @@ async def collect(url: str, into: list[dict[str, Any]], following: asyncio.Event
     async with websockets.connect(url, max_size=2**22) as ws:
         await ws.send(json.dumps({"type": "ping"}))  # answered only after the history: the seam
         while True:
-            message = json.loads(await asyncio.wait_for(ws.recv(), 60))
+            message = json.loads(await asyncio.wait_for(ws.recv(), REPORT_WAIT_S))
             if message["type"] == "pong":
                 following.set()
                 continue
@@ -102,7 +102,7 @@ async def collect(url: str, into: list[dict[str, Any]], following: asyncio.Event
                 return
 
 
-@pytest.mark.timeout(300)  # among the slowest real-model tests: see timeout in pyproject.toml
+@pytest.mark.timeout(900)  # among the slowest real-model tests: see timeout in pyproject.toml
 async def test_observers_on_another_process_follow_a_whole_interview_exactly(
     two_servers: tuple[str, str], fixtures_dir: Path
 ) -> None:
@@ -122,7 +122,7 @@ async def test_observers_on_another_process_follow_a_whole_interview_exactly(
     late_task = None
     answered = 0
     while True:
-        m = await candidate.next(30)
+        m = await candidate.next(REPORT_WAIT_S)
         if m["type"] == "question":
             await candidate.send({"type": "answer", "text": answer_for(clips, m)})
             answered += 1
@@ -130,7 +130,7 @@ async def test_observers_on_another_process_follow_a_whole_interview_exactly(
                 late_task = asyncio.create_task(collect(observe, late, asyncio.Event()))
         elif m["type"] == "closed":
             break
-    await asyncio.wait_for(asyncio.gather(early_task, *([late_task] if late_task else [])), 60)
+    await asyncio.wait_for(asyncio.gather(early_task, *([late_task] if late_task else [])), REPORT_WAIT_S)
 
     candidate_events = [m for m in candidate.received if m.get("seq")]
     for seen in (early, late):

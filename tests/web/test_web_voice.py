@@ -57,7 +57,7 @@ async def sign_in(page: Any, base: str, key: str) -> None:
     await page.wait_for_selector("body[data-loaded='1']")
 
 
-@pytest.mark.timeout(300)  # among the slowest real-model tests: see timeout in pyproject.toml
+@pytest.mark.timeout(900)  # among the slowest real-model tests: see timeout in pyproject.toml
 async def test_voice_interview_observed_live_then_reported(
     live_server: Any, voice_browser: Any, fixtures_dir: Path
 ) -> None:
