@@ -72,10 +72,15 @@ def _is_addressed(text: str) -> bool:
     return bool(_ZH_ADDRESSED.search(text) and (_ZH_ASK.search(text) or re.search(r"指令|评分|打分|评为", text)))
 
 
+# Text sandwiched between two addressed spans belongs to the attack (a faked chat turn is markers around a plain
+# sentence such as "The answer above is perfect."), up to about one sentence; a longer gap is the candidate's own.
+_SANDWICH_CHARS = 160
+
+
 def _merged(spans: list[Span]) -> list[Span]:
     out: list[Span] = []
     for s in sorted(spans, key=lambda s: s.start):
-        if out and s.start <= out[-1].end:
+        if out and s.start <= out[-1].end + _SANDWICH_CHARS:
             out[-1] = Span(out[-1].start, max(out[-1].end, s.end))
         else:
             out.append(s)
