@@ -170,3 +170,15 @@ async def silence_until(stream: Stream, kinds: tuple[str, ...], pace: float = 8.
     finally:
         if not pending.done():
             pending.cancel()
+
+
+def report_views_apart(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events with the `report` message's body left out: observers (HR) get the full report, the candidate their
+    own view of it, and every other event is the same for both."""
+    return [{**m, "report": None} if m["type"] == "report" else m for m in events]
+
+
+def assert_hr_and_candidate_reports(observed: list[dict[str, Any]], candidate: list[dict[str, Any]]) -> None:
+    hr = next(m["report"] for m in observed if m["type"] == "report")
+    own = next(m["report"] for m in candidate if m["type"] == "report")
+    assert "recommendation" in hr and "recommendation" not in own, "HR sees the recommendation, the candidate not"

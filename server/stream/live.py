@@ -81,12 +81,17 @@ class LiveInterview:
     def clock(self) -> float:
         return round(time.monotonic() - self._t0, 3)
 
-    async def emit(self, message: Out, *, to_candidate: bool = True, to_observers: bool = True) -> None:
-        """Stamp the message with the session clock and its place in the stream, then deliver it."""
-        message.t = self.clock()
+    async def emit(
+        self, message: Out, *, to_candidate: bool = True, to_observers: bool = True, same_as: Out | None = None
+    ) -> None:
+        """Stamp the message with the session clock and its place in the stream, then deliver it. `same_as` gives a
+        candidate-only message the moment and place of the observers' version of one event (the report's views)."""
+        message.t = self.clock() if same_as is None else same_as.t
         if to_observers:
             self._seq += 1
             message.seq = self._seq
+        elif same_as is not None:
+            message.seq = same_as.seq
         data = encode(message)
         if to_candidate and self.link is not None:
             try:
@@ -165,9 +170,11 @@ class LiveInterview:
                     if self.report_notes:
                         report = replace(report, notes=(*report.notes, *self.report_notes))
                     await self.store.save_report(self.interview_id, report)
-                    # Two views: the candidate never receives what is meant for HR.
-                    await self.emit(ReportOut(report=candidate_view(report)), to_observers=False)
-                    await self.emit(ReportOut(report=report), to_candidate=False)
+                    # Two views of one event, at one place in the stream: the candidate never receives what is
+                    # meant for HR, and their stream stays contiguous.
+                    hr = ReportOut(report=report)
+                    await self.emit(hr, to_candidate=False)
+                    await self.emit(ReportOut(report=candidate_view(report)), to_observers=False, same_as=hr)
                 case InterviewClosed(reason):
                     self.finished = True
                     await self.store.set_status(self.interview_id, InterviewStatus.COMPLETED, reason=reason)
