@@ -12,7 +12,7 @@ import uvicorn
 
 import models
 from models import ModelError
-from server import doctor
+from server import doctor, log_redaction
 from server.app import create_app
 from server.probes import probe
 from server.runtime import Runtime
@@ -23,10 +23,15 @@ WS_MAX_BYTES = 1 << 20
 
 
 def _banner(settings: Settings, runtime: Runtime) -> str:
-    key_note = " (generated; set SHANMIAN_API_KEY to fix it)" if settings.generated_api_key else ""
+    # An operator who set the key already has it; printing it would only copy it into the service's logs.
+    key_line = (
+        f"HR API key (generated; set SHANMIAN_API_KEY to fix it): {settings.api_key}"
+        if settings.generated_api_key
+        else "HR API key: the one set in SHANMIAN_API_KEY"
+    )
     lines = [
         f"Shanmian listening on http://{settings.host}:{settings.port}  (OpenAPI: /schema)",
-        f"HR API key{key_note}: {settings.api_key}",
+        key_line,
         f"database: {settings.sqlalchemy_url.split('@')[-1]}",
         f"event bus: {'Redis ' + settings.redis_url.split('@')[-1] if settings.redis_url else 'in memory'}",
         *(f"model: {m}" for m in runtime.loaded),
@@ -92,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"shanmian: {exc}", file=sys.stderr)
         return 2
+    log_redaction.install()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "doctor":
         return doctor.run(settings)

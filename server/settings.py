@@ -88,6 +88,13 @@ class Settings:
     ice_username: str = ""
     ice_password: str = ""
     rtc_drop_timeout_s: float = 5.0  # a WebRTC peer that sends no media this long is treated as dropped
+    observer_ticket_ttl_s: float = 30.0  # an observer ticket (POST .../observer-ticket) must be used this soon, once
+    behind_tls: bool = False  # served over HTTPS (directly or by a proxy): browsers are told to keep to HTTPS (HSTS)
+    # Per-session bounds: one client must not monopolise a node or an interview.
+    max_repeats_per_question: int = 5  # rephrase and repeat requests per question before they are refused
+    max_interview_s: float = 5400.0  # an interview is closed (and scored) this long after its first question
+    max_live_sessions: int = 50  # interviews running at once on this node; more candidates are asked to retry
+    max_observers_per_interview: int = 20  # observer connections to one interview on this node
     generated_api_key: bool = field(default=False, compare=False)
 
     @property
@@ -147,6 +154,11 @@ class Settings:
             raise SettingsError("SHANMIAN_OBSERVER_SEND_TIMEOUT_S and SHANMIAN_BUS_HISTORY_TTL_S must be positive")
         if self.rtc_drop_timeout_s <= 0:
             raise SettingsError("SHANMIAN_RTC_DROP_TIMEOUT_S must be positive")
+        for name in ("max_repeats_per_question", "max_live_sessions", "max_observers_per_interview"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"SHANMIAN_{name.upper()} must be 1 or more")
+        if self.max_interview_s <= 0 or self.observer_ticket_ttl_s <= 0:
+            raise SettingsError("SHANMIAN_MAX_INTERVIEW_S and SHANMIAN_OBSERVER_TICKET_TTL_S must be positive")
         if self.max_follow_ups < 0:
             raise SettingsError("SHANMIAN_MAX_FOLLOW_UPS must be 0 or more")
 

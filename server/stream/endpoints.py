@@ -11,20 +11,22 @@ import time
 from typing import Any
 
 from aiortc import RTCPeerConnection
-from litestar import WebSocket, post, websocket
+from litestar import Request, WebSocket, post, websocket
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
-from litestar.status_codes import HTTP_200_OK
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_401_UNAUTHORIZED
+from msgspec import Struct
 
-from server.auth import bearer_key, token_matches
+from server.auth import bearer_key, is_hr_key, token_matches
 from server.bus import Bus
 from server.db.status import ENDED
 from server.db.store import Store
 from server.errors import ApiError, conflict, errors, not_found
+from server.observer_tickets import ObserverTickets
 from server.runtime import Runtime
 from server.settings import Settings
 from server.stream.candidate import CandidateStream, join_interview
-from server.stream.observer import ObserverStream, observer_author
+from server.stream.observer import ObserverSeats, ObserverStream, observer_author
 from server.stream.recording import Recordings
 from server.stream.registry import LiveInterviews
 from server.stream.rtc import RtcPeer, RtcPeers, SessionDescription, answer_offer
@@ -67,7 +69,10 @@ async def observer_stream(
     bus: NamedDependency[Bus],
     live_interviews: NamedDependency[LiveInterviews],
     settings: NamedDependency[Settings],
+    observer_tickets: NamedDependency[ObserverTickets],
+    observer_seats: NamedDependency[ObserverSeats],
     token: FromQuery[str | None] = None,
+    ticket: FromQuery[str | None] = None,
 ) -> None:
     await socket.accept()
     conn = Connection(WebSocketTransport(socket, send_timeout_s=settings.observer_send_timeout_s))
@@ -75,18 +80,75 @@ async def observer_stream(
     if row is None:
         await conn.fail("not_found", f"no interview with id {interview_id!r}", CLOSE_POLICY)
         return
-    author = observer_author(row, settings, token or bearer_key(socket))
+    if ticket is not None:
+        author = await observer_tickets.redeem(ticket, interview_id)
+    else:
+        author = observer_author(row, settings, token or bearer_key(socket))
     if author is None:
         await conn.fail(
             "unauthorized",
-            "observe with ?token=<observer_token> of this interview or the HR API key (bearer or ?token=)",
+            "observe with ?ticket= from POST /v1/interviews/{id}/observer-ticket (used once, within "
+            f"{settings.observer_ticket_ttl_s:.0f} s), ?token=<observer_token> or the HR API key (bearer or ?token=)",
             CLOSE_POLICY,
         )
         return
-    stream = ObserverStream(conn, row, author, store=store, bus=bus, live_interviews=live_interviews, settings=settings)
-    with contextlib.suppress(LinkClosed):
-        await stream.run()
-    conn.open = False
+    if not observer_seats.take(interview_id):
+        await conn.fail(
+            "rate_limited",
+            f"this interview already has {settings.max_observers_per_interview} observers on this server, the limit; "
+            "close another observer first",
+            CLOSE_POLICY,
+        )
+        return
+    try:
+        stream = ObserverStream(
+            conn, row, author, store=store, bus=bus, live_interviews=live_interviews, settings=settings
+        )
+        with contextlib.suppress(LinkClosed):
+            await stream.run()
+    finally:
+        observer_seats.release(interview_id)
+        conn.open = False
+
+
+class ObserverTicketOut(Struct):
+    ticket: str  # open the observer stream with ?ticket=<ticket>; it works once
+    expires_in: float  # seconds
+
+
+@post(
+    "/v1/interviews/{interview_id:str}/observer-ticket",
+    status_code=HTTP_201_CREATED,
+    tags=["stream"],
+    responses=errors(401, 404),
+)
+async def observer_ticket(
+    request: Request[Any, Any, Any],
+    interview_id: FromPath[str],
+    store: NamedDependency[Store],
+    settings: NamedDependency[Settings],
+    observer_tickets: NamedDependency[ObserverTickets],
+) -> ObserverTicketOut:
+    """A single-use ticket for the observer stream, for clients (pages) that cannot set headers on a WebSocket.
+
+    Send the HR API key or the interview's observer token as `Authorization: Bearer ...`; then open
+    `/v1/interviews/{id}/observe?ticket=<ticket>` within `expires_in` seconds. No credential appears in a URL.
+    """
+    credential = bearer_key(request)
+    hr = is_hr_key(settings, credential)
+    row = await store.interview(interview_id)
+    # Without the HR key, an unknown id answers like a wrong token: ids are not to be probed.
+    if row is None and hr:
+        raise not_found("interview", interview_id)
+    author = None if row is None else observer_author(row, settings, credential)
+    if author is None:
+        raise ApiError(
+            HTTP_401_UNAUTHORIZED,
+            "unauthorized",
+            "send the HR API key or this interview's observer token as 'Authorization: Bearer <credential>'",
+        )
+    ticket = await observer_tickets.issue(interview_id, author)
+    return ObserverTicketOut(ticket=ticket, expires_in=settings.observer_ticket_ttl_s)
 
 
 @post(

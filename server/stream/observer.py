@@ -89,6 +89,29 @@ class ObserverFeed:
                 self.sent += 1
 
 
+class ObserverSeats:
+    """Observer connections per interview on this node, at most `per_interview` each: watching is cheap, but every
+    observer holds a subscription and a replay of the whole interview."""
+
+    def __init__(self, per_interview: int) -> None:
+        self.per_interview = per_interview
+        self._taken: dict[str, int] = {}
+
+    def take(self, interview_id: str) -> bool:
+        taken = self._taken.get(interview_id, 0)
+        if taken >= self.per_interview:
+            return False
+        self._taken[interview_id] = taken + 1
+        return True
+
+    def release(self, interview_id: str) -> None:
+        left = self._taken.get(interview_id, 0) - 1
+        if left > 0:
+            self._taken[interview_id] = left
+        else:
+            self._taken.pop(interview_id, None)
+
+
 def observer_author(row: InterviewRow, settings: Settings, token: str | None) -> str | None:
     """Who is watching: "observer" by the interview's observer token, "hr" by the API key; None if neither."""
     if token_matches(row.observer_token, token):
@@ -144,7 +167,9 @@ class ObserverStream:
                 await self.conn.fail("internal", f"live events are unavailable right now ({exc}); reconnect shortly")
                 return
             except LinkClosed as exc:
-                log.info("interview %s: observer dropped during replay after %d events: %s", self.row.id, feed.sent, exc)
+                log.info(
+                    "interview %s: observer dropped during replay after %d events: %s", self.row.id, feed.sent, exc
+                )
                 await self.conn.close("too slow: the observer stopped reading", CLOSE_POLICY)
                 return
             # Whichever ends first ends the connection: the peer leaving, or the feed dropping a stuck peer

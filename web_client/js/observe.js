@@ -1,5 +1,5 @@
 // HR observer: replays the interview so far, then follows it live (PROTOCOL.md §3); comments go to observers only.
-import { $, apiKey, boot, el, fmtScore, t } from "./hr.js";
+import { $, Unauthorized, api, boot, el, fmtScore, showError, t } from "./hr.js";
 
 const interviewId = decodeURIComponent(location.pathname.split("/").filter(Boolean)[2] ?? "");
 const pageToken = new URLSearchParams(location.search).get("token"); // an observer_token link needs no HR key
@@ -81,14 +81,36 @@ function handle(msg) {
   }
 }
 
-function connect() {
+// A single-use ticket, asked for with the credential in a header: a WebSocket URL (kept by proxies and access
+// logs) never carries the HR key or the observer token.
+async function ticket() {
+  const path = `/v1/interviews/${encodeURIComponent(interviewId)}/observer-ticket`;
+  if (!pageToken) return (await api(path, { method: "POST" })).ticket;
+  const r = await fetch(path, { method: "POST", headers: { Authorization: `Bearer ${pageToken}` } });
+  if (!r.ok) throw new Error((await r.json().catch(() => null))?.error?.message ?? `${r.status} ${r.statusText}`);
+  return (await r.json()).ticket;
+}
+
+function reconnect() {
+  connect().catch(showError);
+}
+
+async function connect() {
+  let pass;
+  try {
+    pass = await ticket();
+  } catch (err) {
+    if (err instanceof Unauthorized) throw err; // boot() shows the key form again
+    showError(err);
+    setTimeout(reconnect, 3000);
+    return;
+  }
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const token = pageToken ?? apiKey();
-  ws = new WebSocket(`${scheme}://${location.host}/v1/interviews/${encodeURIComponent(interviewId)}/observe?token=${encodeURIComponent(token)}`);
+  ws = new WebSocket(`${scheme}://${location.host}/v1/interviews/${encodeURIComponent(interviewId)}/observe?ticket=${encodeURIComponent(pass)}`);
   ws.onmessage = (e) => handle(JSON.parse(e.data));
   ws.onclose = (e) => {
-    if (e.code === 1008) return; // refused: wrong token
-    setTimeout(connect, 1500); // the server replays from the start; seqs already shown are skipped
+    if (e.code === 1008) return; // refused: wrong credential or too many observers
+    setTimeout(reconnect, 1500); // a new ticket each time; the server replays from the start, shown seqs are skipped
   };
   document.body.dataset.connected = "1";
 }
@@ -103,11 +125,15 @@ $("comment-form").addEventListener("submit", (e) => {
 
 let started = false;
 async function render() {
-  if (!started) {
-    started = true;
-    presence("waiting");
-    speaking(false);
-    connect();
+  if (started) return;
+  started = true;
+  presence("waiting");
+  speaking(false);
+  try {
+    await connect();
+  } catch (err) {
+    started = false; // a key entered next starts it again
+    throw err;
   }
 }
 
