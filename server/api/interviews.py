@@ -13,9 +13,17 @@ from litestar.status_codes import HTTP_401_UNAUTHORIZED, HTTP_404_NOT_FOUND
 
 from dialogue.report import CandidateReport, Report, candidate_view
 from dialogue.resume_probes import probes_from_json
-from server.api.schemas import CommentOut, InterviewCreated, InterviewIn, InterviewOut, ProbeOut, TurnOut
+from server.api.schemas import (
+    CommentOut,
+    InterviewCreated,
+    InterviewIn,
+    InterviewOut,
+    ProbeOut,
+    ReportVersionOut,
+    TurnOut,
+)
 from server.auth import bearer_key, hr_guard, is_hr_key, token_matches
-from server.db.status import InterviewStatus, JobStatus
+from server.db.status import InterviewStatus, JobStatus, ReportSource
 from server.db.store import Store, StoredReportError, report_from_json
 from server.db.tables import InterviewRow
 from server.errors import ApiError, bad_request, conflict, errors, not_found
@@ -146,12 +154,26 @@ class InterviewController(Controller):
             raise conflict(f"{exc}; score it again with POST /v1/interviews/{interview_id}/score") from exc
         return report if hr else candidate_view(report)
 
+    @get("/{interview_id:str}/reports", guards=[hr_guard], responses=errors(401, 404))
+    async def list_reports(self, interview_id: FromPath[str], store: NamedDependency[Store]) -> list[ReportVersionOut]:
+        """Every report the interview has had, oldest first: the one made at its close, then each re-score.
+
+        `GET .../report` answers the newest; none is ever overwritten.
+        """
+        await _interview(store, interview_id)
+        return [
+            ReportVersionOut(v.version, ReportSource(v.source), v.created_at, _report_or_none(v.report))
+            for v in await store.report_versions(interview_id)
+        ]
+
 
 def _stored_report(row: InterviewRow) -> Report | None:
     """HR's report; one stored in an older format is left out (the report route says how to score it again)."""
-    if row.report is None:
-        return None
+    return None if row.report is None else _report_or_none(row.report)
+
+
+def _report_or_none(raw: dict[str, Any]) -> Report | None:
     try:
-        return report_from_json(row.report)
+        return report_from_json(raw)
     except StoredReportError:
         return None

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from msgspec import Meta, Struct
 
 from dialogue.report import Report
-from server.db.status import InterviewStatus, JobStatus
+from server.db.status import InterviewStatus, JobStatus, ReportSource
 
 NonEmpty = Annotated[str, Meta(min_length=1, max_length=200)]
 LongText = Annotated[str, Meta(max_length=20000)]
@@ -152,3 +152,12 @@ class InterviewOut(Struct):
     end_reason: str | None
     plan_version: int = 1
     probes: list[ProbeOut] | None = None  # résumé probes; None while being drafted or without a résumé
+
+
+class ReportVersionOut(Struct):
+    """One stored report of an interview; versions are never changed, a re-score adds the next one."""
+
+    version: int
+    source: ReportSource  # interview (scored at its close), rescore (POST .../score) or migrated
+    created_at: datetime
+    report: Report | None  # None: stored in a format older than this server's (score it again)

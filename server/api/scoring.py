@@ -1,6 +1,7 @@
 """`POST /v1/interviews/{id}/score`: score an ended interview's stored turns on request and store the report.
 
-For interviews that ended without a report (abandoned, or cut short by a crash), or to score again.
+For interviews that ended without a report (abandoned, or cut short by a crash), or to score again: each time a new
+report version, the earlier ones kept (`GET /v1/interviews/{id}/reports`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from litestar.status_codes import HTTP_200_OK
 
 from dialogue.scoring import score_session
 from server.auth import hr_guard
-from server.db.status import ENDED
+from server.db.status import ENDED, ReportSource
 from server.db.store import Store, plan_from_json, report_to_json
 from server.errors import conflict, errors, not_found
 from server.runtime import Runtime
@@ -30,7 +31,8 @@ from server.runtime import Runtime
 async def score_interview(
     interview_id: FromPath[str], store: NamedDependency[Store], runtime: NamedDependency[Runtime]
 ) -> dict[str, Any]:
-    """Scores the stored transcript with this server's models; the report replaces any earlier one."""
+    """Scores the stored transcript with this server's models; the report is the interview's next report version
+    (what `GET .../report` answers from now on); earlier versions are kept, never overwritten."""
     row = await store.interview(interview_id)
     if row is None:
         raise not_found("interview", interview_id)
@@ -42,6 +44,6 @@ async def score_interview(
     plan = await store.interview_plan(row) or plan_from_json(job.plan)  # the version the interview ran
     models = runtime.interviewer_models(plan.language)
     report = await score_session(plan, await store.turns(interview_id), judge=models.answers, model_judge=models.judge)
-    await store.save_report(interview_id, report)
-    await store.audit("hr", "interview_scored", interview_id, overall=report.overall)
+    version = await store.save_report(interview_id, report, source=ReportSource.RESCORE)
+    await store.audit("hr", "interview_scored", interview_id, overall=report.overall, report_version=version)
     return report_to_json(report)

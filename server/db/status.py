@@ -29,3 +29,11 @@ class RecordingStatus(enum.StrEnum):
 class JobStatus(enum.StrEnum):
     DRAFTING = "drafting"  # the model is drafting the plan; interviews wait until it is ready
     READY = "ready"
+
+
+class ReportSource(enum.StrEnum):
+    """Where a report version came from."""
+
+    INTERVIEW = "interview"  # scored as the interview closed
+    RESCORE = "rescore"  # POST /v1/interviews/{id}/score
+    MIGRATED = "migrated"  # stored before report versions existed

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
@@ -23,7 +23,7 @@ from dialogue.report import CandidateReport, Report, candidate_view
 from dialogue.resume_probes import probes_from_json, with_probes
 from dialogue.session import QuestionKind, Turn
 from server.db import migrate
-from server.db.status import ENDED, InterviewStatus, JobStatus, RecordingStatus
+from server.db.status import ENDED, InterviewStatus, JobStatus, RecordingStatus, ReportSource
 from server.db.tables import (
     AuditRow,
     CandidateRow,
@@ -32,8 +32,18 @@ from server.db.tables import (
     JobRow,
     PlanVersionRow,
     RecordingRow,
+    ReportVersionRow,
     TurnRow,
 )
+
+# Where an interview may go from, for each status it may go to: an ended interview never goes live again, and
+# its end (completed, or abandoned) is not rewritten by a late second end.
+_FROM = {
+    InterviewStatus.SCHEDULED: frozenset({InterviewStatus.SCHEDULED}),
+    InterviewStatus.LIVE: frozenset({InterviewStatus.SCHEDULED, InterviewStatus.LIVE}),
+    InterviewStatus.COMPLETED: frozenset({InterviewStatus.SCHEDULED, InterviewStatus.LIVE}),
+    InterviewStatus.ABANDONED: frozenset({InterviewStatus.SCHEDULED, InterviewStatus.LIVE}),
+}
 
 
 def now() -> datetime:
@@ -65,6 +75,10 @@ def report_from_json(raw: dict[str, Any]) -> Report:
 
 def candidate_report_from_json(raw: dict[str, Any]) -> CandidateReport:
     return candidate_view(report_from_json(raw))
+
+
+class InterviewEnded(RuntimeError):
+    """The interview is completed or abandoned (as stored now, whatever a caller read earlier): it cannot go on."""
 
 
 class Store:
@@ -177,21 +191,60 @@ class Store:
         async with self._session() as s:
             return {(job, InterviewStatus(status)): n for job, status, n in (await s.execute(query)).all()}
 
-    async def set_status(self, interview_id: str, status: InterviewStatus, *, reason: str | None = None) -> None:
+    async def set_status(self, interview_id: str, status: InterviewStatus, *, reason: str | None = None) -> bool:
+        """A compare-and-set on the stored status: the change is made only from a status it may follow (see _FROM).
+
+        Returns whether it was made; going `live` from an ended status raises InterviewEnded instead, since the
+        caller was about to run an interview that is over.
+        """
         values: dict[str, Any] = {"status": status}
         if status == InterviewStatus.LIVE:
             values["started_at"] = func.coalesce(InterviewRow.started_at, now())
         if status in ENDED:
             values["ended_at"] = now()
             values["end_reason"] = reason
+        query = (
+            update(InterviewRow)
+            .where(InterviewRow.id == interview_id, InterviewRow.status.in_(_FROM[InterviewStatus(status)]))
+            .values(**values)
+        )
         async with self._session() as s, s.begin():
-            await s.execute(update(InterviewRow).where(InterviewRow.id == interview_id).values(**values))
+            result: CursorResult[Any] = await s.execute(query)  # type: ignore[assignment]  # an UPDATE's result is a CursorResult; the stubs say Result
+            changed = result.rowcount == 1
+        if not changed and status == InterviewStatus.LIVE:
+            raise InterviewEnded(f"interview {interview_id} has ended; it cannot go live again")
+        return changed
 
-    async def save_report(self, interview_id: str, report: Report) -> None:
-        async with self._session() as s, s.begin():
-            await s.execute(
-                update(InterviewRow).where(InterviewRow.id == interview_id).values(report=report_to_json(report))
-            )
+    async def save_report(
+        self, interview_id: str, report: Report, *, source: ReportSource = ReportSource.INTERVIEW
+    ) -> int:
+        """Store `report` as the interview's next report version (earlier ones are kept) and make it the current
+        one; returns its version."""
+        raw = report_to_json(report)
+        tries = 3
+        while True:
+            tries -= 1
+            try:
+                async with self._session() as s, s.begin():
+                    newest = await s.scalar(
+                        select(func.max(ReportVersionRow.version)).where(ReportVersionRow.interview_id == interview_id)
+                    )
+                    version = (newest or 0) + 1
+                    s.add(ReportVersionRow(interview_id=interview_id, version=version, report=raw, source=source))
+                    await s.execute(update(InterviewRow).where(InterviewRow.id == interview_id).values(report=raw))
+                return version
+            except IntegrityError:
+                if not tries:
+                    raise  # two writers took the same version three times running: not a race, a fault
+
+    async def report_versions(self, interview_id: str) -> Sequence[ReportVersionRow]:
+        query = (
+            select(ReportVersionRow)
+            .where(ReportVersionRow.interview_id == interview_id)
+            .order_by(ReportVersionRow.version)
+        )
+        async with self._session() as s:
+            return (await s.scalars(query)).all()
 
     # --- turns ------------------------------------------------------------------------------------------
 

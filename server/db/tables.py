@@ -1,4 +1,5 @@
-"""The database tables: jobs with their plan versions, candidates, interviews, their turns, comments and the audit log.
+"""The database tables: jobs with their plan versions, candidates, interviews with their turns and report versions,
+comments and the audit log.
 
 Plans and reports are stored as JSON documents; turns are rows, written as each one ends. A plan version is never
 changed once written: an edit adds the next one, and each interview names the version it runs.
@@ -100,9 +101,20 @@ class InterviewRow(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     end_reason: Mapped[str | None] = mapped_column(String(32))
-    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the newest of its report_versions
     plan_version: Mapped[int] = mapped_column(Integer, default=1)  # the job's plan version this interview runs
     probes: Mapped[list[Any] | None] = mapped_column(JSON)  # résumé probes (dialogue.resume_probes), None: none
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+
+
+class ReportVersionRow(Base):
+    """One report of an interview, never changed once written: a re-score adds the next version."""
+
+    __tablename__ = "report_versions"
+    interview_id: Mapped[str] = mapped_column(ForeignKey("interviews.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report: Mapped[dict[str, Any]]
+    source: Mapped[str] = mapped_column(String(16))  # a ReportSource value
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from dialogue.session import AnswerFinished, CandidateEnded, RepeatAsked, RephraseAsked, SessionEvent
 from media import UnsupportedAudio
+from server.db.store import InterviewEnded
 from server.db.tables import InterviewRow
 from server.runtime import Runtime
 from server.settings import Settings
@@ -32,7 +33,7 @@ from server.stream.messages import (
     decode_candidate,
 )
 from server.stream.recording import Recordings, SessionRecording
-from server.stream.registry import LiveInterviews
+from server.stream.registry import LiveInterviews, NodeFull
 from server.stream.transport import Connection, LinkClosed
 from server.stream.voice import VoiceChannel, audio_format
 
@@ -231,15 +232,25 @@ async def join_interview(stream: CandidateStream, row: InterviewRow, live_interv
         if hello is None:
             return
         stream.hello = hello
-        live = await live_interviews.open(row)
-        if live.finished:
-            await conn.fail("session_closed", "this interview has ended")
+        try:
+            live = await live_interviews.open(row)
+        except NodeFull:
+            await conn.fail(
+                "rate_limited",
+                f"this server is running {stream.settings.max_live_sessions} interviews, its limit; "
+                "please try again in a few minutes",
+            )
             return
+        if live.finished:
+            raise InterviewEnded(row.id)
         resumed = await live.attach(conn)
         conn.clock = live.clock
         await live.emit(Ready(session_id=row.id, resumed=resumed))
-        await live.begin()
+        await live.begin()  # its status change to live is a compare-and-set: an ended interview raises here
         await stream.run(live)
+    except InterviewEnded:
+        # The connection was let in while the interview was scheduled; it has ended since: no retake.
+        await conn.fail("session_closed", "this interview has ended; it cannot be joined again")
     except LinkClosed:
         pass
     finally:

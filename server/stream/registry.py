@@ -16,8 +16,8 @@ from dialogue.follow_up import FollowUpPolicy
 from dialogue.interviewer import Interviewer
 from dialogue.session import AnswerFinished, Ask, AskFollowUp, AskRephrased, Finish, Question, SessionAction, Turn
 from server.bus import Bus, BusUnavailable
-from server.db.status import InterviewStatus
-from server.db.store import Store, plan_from_json
+from server.db.status import ENDED, InterviewStatus
+from server.db.store import InterviewEnded, Store, plan_from_json
 from server.db.tables import InterviewRow
 from server.runtime import Runtime
 from server.settings import Settings
@@ -27,6 +27,10 @@ from server.stream.messages import EventHead, QuestionOut
 log = logging.getLogger(__name__)
 
 _head = msgspec.json.Decoder(EventHead)
+
+
+class NodeFull(RuntimeError):
+    """This node already runs SHANMIAN_MAX_LIVE_SESSIONS interviews; a new one is to be retried (or sent elsewhere)."""
 
 
 class LiveInterviews:
@@ -54,10 +58,21 @@ class LiveInterviews:
         return len(self._live)
 
     async def open(self, row: InterviewRow) -> LiveInterview:
+        """The interview's live session, opened from its stored row as it is now (`row` may be stale: read when the
+        connection was authorised, before another connection finished the interview).
+
+        Raises InterviewEnded for a completed or abandoned interview, NodeFull when this node runs its limit.
+        """
         async with self._opening:
             live = self._live.get(row.id)
             if live is not None:
                 return live
+            fresh = await self.store.interview(row.id)
+            if fresh is None or fresh.status in ENDED:
+                raise InterviewEnded(f"interview {row.id} is {fresh.status if fresh else 'gone'}")
+            if len(self._live) >= self.settings.max_live_sessions:
+                raise NodeFull(f"this server runs {len(self._live)} interviews, its limit")
+            row = fresh
             job = await self.store.job(row.job_id)
             if job is None:
                 raise LookupError(f"interview {row.id} refers to job {row.job_id}, which no longer exists")
@@ -102,7 +117,9 @@ class LiveInterviews:
                         return seq
                 return 0
             except BusUnavailable as exc:
-                log.warning("interview %s: event history unavailable (%s); numbering events by the clock", interview_id, exc)
+                log.warning(
+                    "interview %s: event history unavailable (%s); numbering events by the clock", interview_id, exc
+                )
         # Larger than any count an earlier process can have reached, so nothing new is taken for a duplicate.
         return int(time.time() * 1000)
 
@@ -130,7 +147,9 @@ def replay(interviewer: Interviewer, turns: list[Turn]) -> tuple[Question | None
             log.warning("replay: turn %d came after the session had finished; ignored", turn.seq)
             break
         if current.question_id != turn.question_id:
-            log.warning("replay: turn %d answered %s, the rules now ask %s", turn.seq, turn.question_id, current.question_id)
+            log.warning(
+                "replay: turn %d answered %s, the rules now ask %s", turn.seq, turn.question_id, current.question_id
+            )
         session.asked(replace(current, text=turn.question_text, kind=turn.question_kind))
         action = session.handle(AnswerFinished(turn.answer, turn.start, turn.end))
     session.turns[:] = turns
