@@ -7,7 +7,9 @@ Every frame, valid or not, gets a clear answer; nothing a client sends ends the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from dataclasses import replace
 from typing import Any
 
 from dialogue.session import AnswerFinished, CandidateEnded, RepeatAsked, RephraseAsked, SessionEvent
@@ -71,6 +73,9 @@ class CandidateStream:
         self.voice_ready = asyncio.Event()  # set once the hello is in and audio can flow into the session
         # None ends the worker once everything before it has reached the session.
         self._events: asyncio.Queue[SessionEvent | None] = asyncio.Queue()
+        # Rephrase and repeat requests for the question they were made on: a flood of them is refused.
+        self._asked_again_for = ""
+        self._asked_again = 0
 
     async def receive(self) -> str | bytes:
         return await self.conn.receive()
@@ -142,6 +147,7 @@ class CandidateStream:
                 self.voice.on_audio = self.recording.audio
         self.voice_ready.set()
         worker = asyncio.create_task(self._work())
+        time_limit = asyncio.create_task(self._time_limit(live))
         try:
             while True:
                 message = await self._next()
@@ -152,6 +158,7 @@ class CandidateStream:
                 if live.finished:
                     break
         finally:
+            time_limit.cancel()
             # A dropped connection keeps what the candidate already said: the turn in progress is finished
             # and reaches the session before this connection's worker stops.
             if self.voice is not None:
@@ -193,14 +200,44 @@ class CandidateStream:
                     # Observers (and the transcript view) see a typed answer as a spoken one's turn_end.
                     await self.live.emit(TurnEndOut(text=text))
                     self._events.put_nowait(AnswerFinished(text))
+            case Rephrase() | Repeat() if not self._may_ask_again():
+                await self.conn.error(
+                    "rate_limited",
+                    f"this question was already asked again {self.settings.max_repeats_per_question} times; "
+                    "please answer it as well as you can (saying you don't know is an answer too)",
+                )
             case Rephrase():
                 self._events.put_nowait(RephraseAsked())
             case Repeat():
                 self._events.put_nowait(RepeatAsked())
             case End():
-                if self.voice is not None:
-                    await self.voice.finish()  # what was said before "end" still counts
-                self._events.put_nowait(CandidateEnded())
+                await self._end()
+
+    def _may_ask_again(self) -> bool:
+        """Counts a rephrase or repeat request against the question it is made on (a new question starts over)."""
+        asked = self.live.last_question if self.live is not None else None
+        question_id = asked.question_id if asked is not None else ""
+        if question_id != self._asked_again_for:
+            self._asked_again_for, self._asked_again = question_id, 0
+        self._asked_again += 1
+        return self._asked_again <= self.settings.max_repeats_per_question
+
+    async def _end(self) -> None:
+        if self.voice is not None:
+            await self.voice.finish()  # what was said before "end" still counts
+        self._events.put_nowait(CandidateEnded())
+
+    async def _time_limit(self, live: LiveInterview) -> None:
+        """Ends the interview (it is scored as usual) once it has run SHANMIAN_MAX_INTERVIEW_S on this node."""
+        await asyncio.sleep(max(0.0, self.settings.max_interview_s - live.clock()))
+        if live.finished:
+            return
+        minutes = self.settings.max_interview_s / 60
+        with contextlib.suppress(LinkClosed):
+            await self.conn.error(
+                "session_closed", f"the interview's time limit ({minutes:.0f} min) is reached; it ends now"
+            )
+        await self._end()
 
     async def _work(self) -> None:
         """Session events in order, off the receive loop, so a ping is answered while the model works."""
@@ -208,6 +245,14 @@ class CandidateStream:
         while (event := await self._events.get()) is not None:
             if self.live.finished:
                 continue
+            if isinstance(event, AnswerFinished) and len(event.text) > self.settings.max_text_chars:
+                # Only a spoken answer gets here this long (a typed one is refused first): what was said is
+                # kept, up to the limit, rather than lost.
+                event = replace(event, text=event.text[: self.settings.max_text_chars])
+                with contextlib.suppress(LinkClosed):
+                    await self.conn.error(
+                        "too_large", f"the answer was cut at the limit of {self.settings.max_text_chars} characters"
+                    )
             try:
                 await self.live.submit(event)
             except SessionClosed:
