@@ -123,15 +123,18 @@ def _highest_rate(counts: Mapping[str, tuple[int, int]]) -> tuple[str | None, Fr
 def _flag_flips(category: str, counts: Mapping[str, tuple[int, int]]) -> bool:
     """Whether turning one person's outcome (in any compared category, either way) changes `category`'s flag.
 
-    The reference can change with the flip, so every rate is recomputed rather than only this category's."""
+    The reference can change with the flip, so it is recomputed for each: the flipped category's new rate against
+    the best rate among the others."""
+    rates = {c: Fraction(k, m) for c, (k, m) in counts.items()}
+    ranked = sorted(rates.values(), reverse=True)
     hits, n = counts[category]
-    flagged = _flag(hits, n, _highest_rate(counts)[1])
+    flagged = _flag(hits, n, ranked[0])
     for other, (k, m) in counts.items():
+        best_of_rest = ranked[0] if rates[other] < ranked[0] else (ranked[1] if len(ranked) > 1 else Fraction(0))
         for turned in (k - 1, k + 1):
             if 0 <= turned <= m:
-                changed = {**counts, other: (turned, m)}
-                h, size = changed[category]
-                if _flag(h, size, _highest_rate(changed)[1]) != flagged:
+                own = (turned, m) if other == category else (hits, n)
+                if _flag(*own, max(Fraction(turned, m), best_of_rest)) != flagged:
                     return True
     return False
 

@@ -8,6 +8,8 @@ import math
 from collections.abc import Sequence
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dialogue.report import Recommendation
 from hr.bias_audit import AuditRecord, Axis, RateKind, RateTable, audit_csv, bias_audit
@@ -148,6 +150,23 @@ def test_one_person_flip_test_sees_a_change_of_reference() -> None:
     table = bias_audit(_selection({"Male": (20, 10), "Female": (20, 8)})).table("advance", Axis.SEX)
     female = next(g for g in table.groups if g.category == "Female")
     assert not female.four_fifths_flag and female.flag_flips_with_one_person
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(1, 8).flatmap(lambda n: st.tuples(st.just(n), st.integers(0, n))), min_size=2, max_size=4))
+def test_one_person_flip_test_agrees_with_auditing_every_single_flip(sizes: list[tuple[int, int]]) -> None:
+    groups = {f"S{i}": size for i, size in enumerate(sizes)}
+    table = bias_audit(_selection(groups)).table("advance", Axis.SEX)
+    for g in table.groups:
+        changed = False
+        for other, (n, k) in groups.items():
+            for turned in (k - 1, k + 1):
+                if 0 <= turned <= n:
+                    again = bias_audit(_selection({**groups, other: (n, turned)})).table("advance", Axis.SEX)
+                    changed |= (
+                        next(h for h in again.groups if h.category == g.category).four_fifths_flag != g.four_fifths_flag
+                    )
+        assert g.flag_flips_with_one_person == changed
 
 
 def _fisher_two_sided(a: int, b: int, c: int, d: int) -> float:
