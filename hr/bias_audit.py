@@ -162,13 +162,13 @@ def _rate_table(
     small = {c for c, (_, n) in tallies.items() if n / size < SMALL_CATEGORY_SHARE}
     compared = {c: (k, n) for c, (k, n) in tallies.items() if not (exclude_small and c in small)}
     reference, top = _highest_rate(compared)
+    ref_hits, ref_n = compared[reference] if reference else (0, 0)
     groups = []
     for c in sorted(tallies):
         hits, n = tallies[c]
         low, high = _wilson(hits, n)
         in_ratio = c in compared and bool(top)
         flagged = in_ratio and _flag(hits, n, top)
-        ref_hits, ref_n = compared[reference] if reference else (0, 0)
         groups.append(
             GroupRate(
                 category=c,

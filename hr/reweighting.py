@@ -40,8 +40,9 @@ class WeightChange:
     dimension: str
     current: float
     fitted: float  # what the data alone say: ridge coefficient, negatives as 0, normalised
-    proposed: float
-    capped: bool  # the step was held to MAX_STEP
+    target: float  # fitted shrunk toward current by the data's share
+    proposed: float  # target reached as far as the per-step cap allows
+    capped: bool  # the step toward target was longer than MAX_STEP
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +161,7 @@ def propose_weights(current: Sequence[Dimension], outcomes: Sequence[HireOutcome
     target = data_share * fitted + (1 - data_share) * today
     proposed = capped_step(today, target)
     changes = tuple(
-        WeightChange(name, float(w0), float(f), float(w1), bool(abs(t - w0) > MAX_STEP))
+        WeightChange(name, float(w0), float(f), float(t), float(w1), bool(abs(t - w0) > MAX_STEP))
         for name, w0, f, t, w1 in zip(names, today, fitted, target, proposed, strict=True)
     )
     return WeightProposal(n, r_squared, p_value, data_share, changes)

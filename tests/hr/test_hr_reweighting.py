@@ -68,7 +68,8 @@ def test_the_fit_is_shrunk_toward_todays_weights_by_n_over_n_plus_100() -> None:
     assert proposal.data_share == 0.5
     for change in proposal.changes:
         assert not change.capped
-        assert change.proposed == pytest.approx(0.5 * change.fitted + 0.5 * change.current)
+        assert change.target == pytest.approx(0.5 * change.fitted + 0.5 * change.current)
+        assert change.proposed == pytest.approx(change.target)
     fitted = {c.dimension: c.fitted for c in proposal.changes}
     assert fitted["sql"] > fitted["design"] > 0
 
@@ -139,7 +140,11 @@ def test_weighted_overall_renormalises_over_the_scored_dimensions() -> None:
 def test_simulation_shows_pass_rates_and_impact_ratios_under_both_weightings() -> None:
     current = (Dimension("sql", 0.5), Dimension("design", 0.5))
     proposal = WeightProposal(
-        100, 0.2, 0.001, 0.5, (WeightChange("sql", 0.5, 0.7, 0.6, True), WeightChange("design", 0.5, 0.3, 0.4, True))
+        100,
+        0.2,
+        0.001,
+        0.5,
+        (WeightChange("sql", 0.5, 0.7, 0.6, 0.6, False), WeightChange("design", 0.5, 0.3, 0.4, 0.4, False)),
     )
     # Women here score 8 on sql and 4 on design, men the reverse: 6.0 for all today; 6.4 and 5.6 proposed.
     interviews = [StoredInterview({"sql": 8.0, "design": 4.0}, "Female", "Asian") for _ in range(10)]
