@@ -18,6 +18,7 @@ _SECRET_PARAM = re.compile(
     r"(?i)(?<![A-Za-z0-9_])((?:[A-Za-z0-9_]*_)?(?:token|key|ticket|secret|password|passwd|signature|sig))=[^&\s\"'#]+"
 )
 _BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+")
+_TRACEBACKS = logging.Formatter()
 
 
 def redact(text: str) -> str:
@@ -50,6 +51,11 @@ def redact_record(record: logging.LogRecord) -> logging.LogRecord:
     color = record.__dict__.get("color_message")  # uvicorn's coloured variant of the same line
     if isinstance(color, str):
         record.__dict__["color_message"] = redact(color)
+    if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
+        # Formatters print exc_text when it is set: the traceback (an exception may quote a URL) is redacted once.
+        record.exc_text = redact(_TRACEBACKS.formatException(record.exc_info))
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info)
     return record
 
 

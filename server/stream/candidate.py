@@ -258,7 +258,8 @@ class CandidateStream:
             except SessionClosed:
                 await self.conn.error("session_closed", "the interview has ended")
             except Exception:
-                log.exception("interview %s: failed to handle %s", self.live.interview_id, event)
+                # The event's name only: an answer's words are the candidate's, not the log's.
+                log.exception("interview %s: failed to handle %s", self.live.interview_id, type(event).__name__)
                 await self.conn.error("internal", "the server failed to handle that message; please try again")
             if self.live.finished:
                 await self.conn.close("completed", announce=False)

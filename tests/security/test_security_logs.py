@@ -1,13 +1,16 @@
 """Issue 14, High 1: no HR key, candidate token, observer token or observer ticket appears anywhere in a real server
 process's output (its banner, uvicorn's access and WebSocket lines, the app's logs), while the real pages and every
-URL that carries a credential are used; the observer page observes with a ticket, and integrators' `?token=` works.
+URL that carries a credential are used; the observer page observes with a ticket, and integrators' `?token=` works;
+the banner prints only a generated key; the redaction itself (access lines, bearer keys, tracebacks).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,11 @@ import pytest
 import websockets
 from security_testkit import ANSWER, API_KEY, ServerProcess, hr, schedule, start_process
 from services_testkit import unavailable
+
+from server.cli import _banner
+from server.log_redaction import install, redact, redact_record
+from server.runtime import Runtime
+from server.settings import Settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 # A credential-bearing parameter whose value was not replaced.
@@ -149,3 +157,38 @@ async def test_the_observer_page_follows_with_a_ticket_and_leaves_no_credential_
     assert f"/v1/interviews/{iid}/observe?ticket=[redacted]" in out, "the page observed with a ticket"
     assert f"/v1/interviews/{iid}/observe?token=" not in out, "not with a key or token in the URL"
     assert_no_secrets(out, [API_KEY, iv["candidate_token"], iv["observer_token"]])
+
+
+def test_the_banner_prints_only_a_generated_key(tmp_path: Path) -> None:
+    runtime = Runtime(Settings())
+    set_by_operator = Settings.from_env({}, api_key=API_KEY, data_dir=tmp_path)
+    assert API_KEY not in _banner(set_by_operator, runtime)
+    generated = Settings.from_env({}, data_dir=tmp_path)
+    assert generated.generated_api_key and generated.api_key in _banner(generated, runtime)
+
+
+def test_redaction_keeps_names_and_numbers_and_hides_values() -> None:
+    assert (
+        redact("GET /x?token=abc&n=2&api_key=k1&ticket=t")
+        == "GET /x?token=[redacted]&n=2&api_key=[redacted]&ticket=[redacted]"
+    )
+    assert redact("Authorization: Bearer s3cr3t.x") == "Authorization: Bearer [redacted]"
+    assert redact("monkey=3 keys=4") == "monkey=3 keys=4"
+    # uvicorn's access line: five arguments, the status formatted with %d.
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5", "GET", "/join/1/info?token=abc", "1.1", 200), None,
+    )  # fmt: skip
+    redact_record(record)
+    assert record.getMessage() == '127.0.0.1:5 - "GET /join/1/info?token=[redacted] HTTP/1.1" 200'
+
+
+def test_a_logged_traceback_is_redacted_too() -> None:
+    logger = logging.getLogger("tests.security.redaction")
+    install()
+    try:
+        raise ConnectionError("GET http://host/v1/interviews/1/stream?token=s3cr3t-candidate failed")
+    except ConnectionError:
+        record = logger.makeRecord(logger.name, logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    text = logging.Formatter().format(record)
+    assert "s3cr3t-candidate" not in text and "token=[redacted]" in text
