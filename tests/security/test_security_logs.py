@@ -43,23 +43,6 @@ def chromium() -> Path:
     return CHROMIUM
 
 
-async def _observe_page_with_key(base: str, interview_id: str, question: str) -> Any:
-    """HR's observer page in Chromium, signed in with the key; returns (playwright, browser, page) once it shows
-    the first question (the page observes through a ticket)."""
-    from playwright.async_api import async_playwright
-
-    pw = await async_playwright().start()
-    browser = await pw.chromium.launch(
-        executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
-    )
-    page = await (await browser.new_context(locale="en-US")).new_page()
-    await page.goto(f"{base}/hr/observe/{interview_id}")
-    await page.locator("#api-key").fill(API_KEY)
-    await page.locator("#key-form button[type=submit]").click()
-    await page.locator("#transcript li.q", has_text=question).wait_for(timeout=20_000)
-    return pw, browser, page
-
-
 async def _integrator_and_ticket_observers(server: ServerProcess, iv: dict[str, Any]) -> str:
     """The HR key and the observer token in the URL (integrators), then a ticket; returns the ticket."""
     observe = f"{server.ws}/v1/interviews/{iv['id']}/observe"
@@ -132,30 +115,62 @@ async def test_no_key_token_or_ticket_in_a_server_process_output(tmp_path: Path)
     assert_no_secrets(out, secrets)
 
 
+async def _candidate_page_answers_everything(page: Any, join_url: str) -> None:
+    """The candidate's page (its token in its URL, as invited): consent, text mode, every question answered."""
+    await page.goto(join_url)
+    await page.locator("#consent").check()
+    await page.locator("input[name=mode][value=text]").check()
+    await page.locator("#start").click()
+    await page.locator("#question").wait_for()
+    for _ in range(10):
+        if await page.locator("#overall").is_visible():
+            return
+        asked = await page.locator("#question").inner_text()
+        await page.locator("#answer").fill(ANSWER)
+        await page.locator("#answer").press("Control+Enter")
+        await page.wait_for_function(
+            "(asked) => document.querySelector('#overall')?.offsetParent !== null"
+            " || document.querySelector('#question').innerText !== asked",
+            arg=asked,
+            timeout=30_000,
+        )
+    await page.locator("#overall").wait_for(timeout=30_000)
+
+
 @pytest.mark.timeout(240)
-async def test_the_observer_page_follows_with_a_ticket_and_leaves_no_credential_in_the_output(
-    tmp_path: Path, chromium: Path
-) -> None:
+async def test_the_real_pages_leave_no_credential_in_the_output(tmp_path: Path, chromium: Path) -> None:
+    from playwright.async_api import async_playwright
+
     server = await start_process(tmp_path)
-    pw = browser = None
+    pw = await async_playwright().start()
     try:
+        browser = await pw.chromium.launch(
+            executable_path=str(chromium), headless=True, args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
+        )
         iv = await schedule(server.base)
         iid = iv["id"]
-        async with websockets.connect(f"{server.ws}/v1/interviews/{iid}/stream?token={iv['candidate_token']}") as cand:
-            first = await _interview(cand, answer_first=False)
-            pw, browser, page = await _observe_page_with_key(server.base, iid, first["text"])
-            await _answer_until_closed(cand)
-            await page.locator("#closed-note [data-closed='completed']").wait_for(timeout=20_000)
+        candidate = await (await browser.new_context(locale="en-US")).new_page()
+        observer = await (await browser.new_context(locale="en-US")).new_page()
+        await candidate.goto(iv["join_url"])  # the invitation link: the page checks its token first
+        await observer.goto(f"{server.base}/hr/observe/{iid}")
+        await observer.locator("#api-key").fill(API_KEY)
+        await observer.locator("#key-form button[type=submit]").click()
+        await observer.locator("[data-presence='waiting']").wait_for(timeout=20_000)
+        await _candidate_page_answers_everything(candidate, iv["join_url"])
+        await observer.locator("#closed-note [data-closed='completed']").wait_for(timeout=20_000)
+        # An observer link (observer token in the page's URL) follows with a ticket too.
+        linked = await (await browser.new_context(locale="en-US")).new_page()
+        await linked.goto(f"{server.base}/hr/observe/{iid}?token={iv['observer_token']}")
+        await linked.locator("#closed-note [data-closed='completed']").wait_for(timeout=20_000)
+        await browser.close()
     finally:
-        if browser is not None:
-            await browser.close()
-        if pw is not None:
-            await pw.stop()
+        await pw.stop()
         await server.stop()
 
     out = server.text()
-    assert f"/v1/interviews/{iid}/observe?ticket=[redacted]" in out, "the page observed with a ticket"
-    assert f"/v1/interviews/{iid}/observe?token=" not in out, "not with a key or token in the URL"
+    assert f"/v1/interviews/{iid}/stream?token=[redacted]" in out, "the candidate's page joined"
+    assert out.count(f"/v1/interviews/{iid}/observe?ticket=[redacted]") >= 2, "both observer pages used tickets"
+    assert f"/v1/interviews/{iid}/observe?token=" not in out, "not a key or token in the URL"
     assert_no_secrets(out, [API_KEY, iv["candidate_token"], iv["observer_token"]])
 
 
