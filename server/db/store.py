@@ -205,7 +205,7 @@ class Store:
             values["end_reason"] = reason
         query = (
             update(InterviewRow)
-            .where(InterviewRow.id == interview_id, InterviewRow.status.in_(_FROM[InterviewStatus(status)]))
+            .where(InterviewRow.id == interview_id, InterviewRow.status.in_(sorted(_FROM[InterviewStatus(status)])))
             .values(**values)
         )
         async with self._session() as s, s.begin():

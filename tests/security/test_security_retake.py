@@ -16,9 +16,11 @@ import pytest
 import websockets
 from security_testkit import ANSWER, InProcessServer, hr, schedule, start_in_process
 
-from server.db.status import InterviewStatus
-from server.db.store import InterviewEnded, Store
+from dialogue.report import Recommendation, Report, ScorerInfo
+from server.db.status import InterviewStatus, ReportSource
+from server.db.store import InterviewEnded, Store, report_from_json
 from server.db.tables import CandidateRow, InterviewRow, JobRow
+from server.settings import Settings
 
 
 @pytest.fixture(scope="module")
@@ -91,21 +93,58 @@ async def test_a_rescore_is_a_new_report_version_and_keeps_the_first(server: InP
         assert (await api.get(f"/v1/interviews/{iv['id']}/reports", headers={"Authorization": ""})).status_code == 401
 
 
-async def test_the_stored_status_is_a_compare_and_set(tmp_path: Path) -> None:
-    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'cas.db'}")
-    try:
-        job = await store.add_job(JobRow(id="j", title="t", description="", requirements=[], language="en",
-                                         pass_threshold=6.0, plan={}))  # fmt: skip
-        await store.add_candidate(CandidateRow(id="c", name="n"))
-        row = InterviewRow(id="i", job_id=job.id, candidate_id="c", mode="text", status=InterviewStatus.SCHEDULED,
-                           candidate_token=uuid.uuid4().hex, observer_token=uuid.uuid4().hex)  # fmt: skip
-        await store.add_interview(row)
-        assert await store.set_status("i", InterviewStatus.LIVE)
-        assert await store.set_status("i", InterviewStatus.COMPLETED, reason="completed")
-        assert not await store.set_status("i", InterviewStatus.ABANDONED, reason="candidate_left")
-        with pytest.raises(InterviewEnded):
-            await store.set_status("i", InterviewStatus.LIVE)
-        stored = await store.interview("i")
-        assert stored is not None and (stored.status, stored.end_reason) == ("completed", "completed")
-    finally:
-        await store.close()
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgres":
+        return str(request.getfixturevalue("postgres_database"))
+    return f"sqlite:///{tmp_path / 'cas.db'}"
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    opened = await Store.open(Settings.from_env({}, api_key="k", database_url=database_url).sqlalchemy_url)
+    yield opened
+    await opened.close()
+
+
+async def _interview_row(store: Store) -> str:
+    suffix = uuid.uuid4().hex[:8]
+    job = await store.add_job(JobRow(id=f"j{suffix}", title="t", description="", requirements=[], language="en",
+                                     pass_threshold=6.0, plan={}))  # fmt: skip
+    await store.add_candidate(CandidateRow(id=f"c{suffix}", name="n"))
+    row = InterviewRow(id=f"i{suffix}", job_id=job.id, candidate_id=f"c{suffix}", mode="text",
+                       status=InterviewStatus.SCHEDULED, candidate_token=uuid.uuid4().hex,
+                       observer_token=uuid.uuid4().hex)  # fmt: skip
+    await store.add_interview(row)
+    return row.id
+
+
+async def test_the_stored_status_is_a_compare_and_set(store: Store) -> None:
+    iid = await _interview_row(store)
+    assert await store.set_status(iid, InterviewStatus.LIVE)
+    assert await store.set_status(iid, InterviewStatus.COMPLETED, reason="completed")
+    assert not await store.set_status(iid, InterviewStatus.ABANDONED, reason="candidate_left")
+    with pytest.raises(InterviewEnded):
+        await store.set_status(iid, InterviewStatus.LIVE)
+    stored = await store.interview(iid)
+    assert stored is not None and (stored.status, stored.end_reason) == ("completed", "completed")
+
+
+async def test_report_versions_are_appended_never_replaced(store: Store) -> None:
+    iid = await _interview_row(store)
+    first, second = _report(6.0), _report(7.5)
+    assert await store.save_report(iid, first) == 1
+    assert await store.save_report(iid, second, source=ReportSource.RESCORE) == 2
+    versions = await store.report_versions(iid)
+    assert [(v.version, v.source) for v in versions] == [(1, "interview"), (2, "rescore")]
+    assert report_from_json(versions[0].report) == first and report_from_json(versions[1].report) == second
+    current = await store.interview(iid)
+    assert current is not None and current.report == versions[1].report, "the interview shows the newest"
+
+
+def _report(overall: float) -> Report:
+    return Report(
+        overall=overall, recommendation=Recommendation.HOLD, needs_human_review=False, dimensions=(), answers=(), strengths=(),
+        weaknesses=(), suggestions=(), scored_by="rules", scorer=ScorerInfo("none", None, "v1"), pass_threshold=6.0,
+        language="en", answered_questions=0, total_questions=0,
+    )  # fmt: skip
