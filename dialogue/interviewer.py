@@ -173,12 +173,20 @@ class Interviewer:
                 self._follow_up_draft = (key, draft)
 
     async def close(self, reason: str) -> list[InterviewerEvent]:
+        self._drop_drafts()
+        report = await self.score()
+        return [ReportReady(report), InterviewClosed(reason)]
+
+    def stop(self) -> None:
+        """The session ends without a report (abandoned, or the server is stopping): drop the work under way."""
+        self._drop_drafts()
+        self._judging.cancel()
+
+    def _drop_drafts(self) -> None:
         for draft in self._rephrasings.values():
             draft.cancel()
         if self._follow_up_draft is not None:
             self._follow_up_draft[1].cancel()
-        report = await self.score()
-        return [ReportReady(report), InterviewClosed(reason)]
 
     async def score(self) -> Report:
         """The report, from the answers judged in the background as their turns ended (and any not yet judged)."""

@@ -133,6 +133,7 @@ class LiveInterview:
                 return
             self.finished = True
         log.info("interview %s abandoned: no reconnect within %.0f s", self.interview_id, self.grace_s)
+        self.interviewer.stop()
         await self.store.set_status(self.interview_id, InterviewStatus.ABANDONED, reason="candidate_left")
         await self.emit(ClosedOut(reason="abandoned"), to_candidate=False)
         self._ended()
@@ -204,3 +205,5 @@ class LiveInterview:
     async def shutdown(self) -> None:
         if self._grace is not None:
             self._grace.cancel()
+        # Judging in the background would hold the process past its stop; a restarted node re-judges the stored turns.
+        self.interviewer.stop()
