@@ -93,7 +93,7 @@ async def test_a_plan_edit_creates_a_new_version_and_earlier_interviews_keep_the
     question = await stream.until("question")
     assert question["text"] == SALES_EN["questions"][0]["text"]
     await stream.send({"type": "end"})
-    await stream.until("closed", 300)
+    await stream.until("closed")
     await stream.close()
     body = await api.settled(first["id"])
     assert body["plan_version"] == 1 and body["report"]["plan_version"] == 1

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from server_testkit import Api, Stream
+from server_testkit import REPORT_WAIT_S, Api, Stream
 
 BANDS = {"strong", "solid", "developing", "limited", "insufficient_evidence"}
 
@@ -37,7 +37,7 @@ async def play(stream: Stream, sc: dict[str, Any], quality: str) -> tuple[list[d
     while True:
         # The report follows the closing answer once every answer is scored; typed answers arrive at once, so
         # here the scoring model judges the whole interview at the end (minutes on a loaded 2-core machine).
-        m = await stream.next(300)
+        m = await stream.next(REPORT_WAIT_S)
         if m["type"] == "question":
             questions.append(m)
             if m["kind"] == "closing":
