@@ -65,17 +65,26 @@ def _host(url: str) -> tuple[str, int]:
     return parts.hostname, port
 
 
+async def _addresses(host: str, port: int) -> list[IPAddress]:
+    try:
+        # An address in the URL needs no lookup (and no executor thread per delivery).
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise TargetUnresolvedError(f"the webhook host {host!r} does not resolve") from exc
+    # The scope of fe80::1%eth0 is not part of the address.
+    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+
+
 async def check_target(url: str, policy: TargetPolicy) -> None:
     """Raise TargetRefusedError unless every address the URL's host resolves to is allowed.
 
     Raises TargetUnresolvedError when the host does not resolve."""
     host, port = _host(url)
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise TargetUnresolvedError(f"the webhook host {host!r} does not resolve") from exc
-    for info in infos:
-        # The scope of fe80::1%eth0 is not part of the address.
-        refusal = address_refusal(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]), policy)
+    for address in await _addresses(host, port):
+        refusal = address_refusal(address, policy)
         if refusal is not None:
             raise TargetRefusedError(f"webhooks may not be sent to {host}: {refusal}")
