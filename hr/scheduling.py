@@ -98,7 +98,8 @@ def slots(availability: Availability, now: datetime) -> tuple[Slot, ...]:
     """Every slot a candidate may book now: after the minimum notice, before the horizon, in time order."""
     earliest, latest = now + availability.min_notice, now + availability.horizon
     zone = availability.zone
-    day, last_day = earliest.astimezone(zone).date(), latest.astimezone(zone).date()
+    # From the day before: a window past midnight (22:00 to 02:00) yields slots on the next date.
+    day, last_day = earliest.astimezone(zone).date() - timedelta(days=1), latest.astimezone(zone).date()
     found: list[Slot] = []
     while day <= last_day:
         found.extend(s for s in _day_slots(availability, day) if earliest <= s.start <= latest)

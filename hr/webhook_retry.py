@@ -34,7 +34,8 @@ def retry_after(value: str | None, now: datetime) -> timedelta | None:
         return None
     value = value.strip()
     if value.isdigit():
-        return timedelta(seconds=int(value))
+        # Capped before it becomes a timedelta: a huge number must not overflow it.
+        return timedelta(seconds=min(int(value), RETRY_AFTER_CAP.total_seconds()))
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

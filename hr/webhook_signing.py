@@ -55,6 +55,9 @@ class EndpointSecrets:
     previous: str | None = None
     previous_until: datetime | None = None
 
+    def __post_init__(self) -> None:
+        secret_key(self.current)
+
     def signing(self, now: datetime) -> tuple[str, ...]:
         if self.previous is not None and self.previous_until is not None and now < self.previous_until:
             return (self.current, self.previous)

@@ -16,7 +16,7 @@ from enum import StrEnum
 
 import httpx
 
-from hr.webhook_events import WebhookMessage
+from hr.webhook_events import EVENT_TYPES, WebhookMessage
 from hr.webhook_retry import delay_before, retry_after
 from hr.webhook_signing import EndpointSecrets, signed_headers
 from hr.webhook_targets import TargetPolicy, TargetRefusedError, check_target
@@ -40,6 +40,11 @@ class WebhookEndpoint:
     secrets: EndpointSecrets
     event_types: frozenset[str]
     disabled: bool = False
+
+    def __post_init__(self) -> None:
+        unknown = self.event_types - EVENT_TYPES
+        if unknown:
+            raise ValueError(f"unknown webhook event types: {', '.join(sorted(unknown))}")
 
     def wants(self, event_type: str) -> bool:
         return not self.disabled and event_type in self.event_types

@@ -81,6 +81,13 @@ def test_a_window_across_the_november_change_is_five_real_hours_with_no_instant_
     assert [s.start for s in slots(ny, utc(2027, 11, 3))] == [utc(2027, 11, 7, h) for h in (4, 5, 6, 7, 8)]
 
 
+def test_a_window_past_midnight_gives_slots_on_the_next_date_too() -> None:
+    friday_night = (WeeklyRule(4, Window(time(23), time(1))),)
+    late = Availability("Asia/Shanghai", friday_night, timedelta(minutes=30), seats=1, min_notice=timedelta(0))
+    now = utc(2027, 3, 12, 16, 10)  # Saturday 00:10 in Shanghai: Friday's window still has its 00:30 slot
+    assert [s.start for s in slots(late, now)][:2] == [utc(2027, 3, 12, 16, 30), utc(2027, 3, 19, 15)]
+
+
 def test_shanghai_slots_are_eight_hours_ahead_of_utc_all_year() -> None:
     sh = every_day("Asia/Shanghai")
     assert starts_on(sh, utc(2027, 3, 10), date(2027, 3, 14)) == [utc(2027, 3, 14, 1), utc(2027, 3, 14, 1, 30)]

@@ -236,3 +236,10 @@ async def test_fan_out_reaches_only_enabled_endpoints_subscribed_to_the_type(rec
 
     assert [d.endpoint_id for d in deliveries] == ["ep_1"]
     assert len(receiver.received) == 1
+
+
+def test_an_endpoint_with_an_unknown_event_type_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"interview\.exploded"):
+        WebhookEndpoint(
+            "ep_1", "https://93.184.216.34/", EndpointSecrets(new_secret()), frozenset({"interview.exploded"})
+        )

@@ -46,6 +46,7 @@ def test_retry_after_is_a_minimum_and_capped_at_a_day() -> None:
         (" 7 ", timedelta(seconds=7)),
         ("Sun, 06 Dec 2026 23:10:00 GMT", timedelta(minutes=10)),
         ("Sun, 06 Dec 2026 22:00:00 GMT", timedelta(0)),
+        ("99999999999999999999", RETRY_AFTER_CAP),
         ("soon", None),
         ("-5", None),
         (None, None),

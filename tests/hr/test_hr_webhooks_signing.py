@@ -64,6 +64,11 @@ def test_a_second_rotation_drops_the_oldest_secret() -> None:
     assert third.signing(now + timedelta(hours=1)) == (third.current, second.current)
 
 
+def test_endpoint_secrets_refuse_an_invalid_current_secret() -> None:
+    with pytest.raises(InvalidSecretError):
+        EndpointSecrets("hunter2")
+
+
 def test_rotating_to_an_invalid_secret_is_refused() -> None:
     with pytest.raises(InvalidSecretError):
         rotate(EndpointSecrets(new_secret()), "whsec_", datetime.now(UTC))
