@@ -1,13 +1,24 @@
-"""Invitations parsed back with icalendar: UID, SEQUENCE, METHOD, times, people, the alarm and both languages."""
+"""Invitations parsed back with icalendar: UID, SEQUENCE, METHOD, times, people, the alarm and both languages.
+
+Also the e-mail that carries them (hr/email_message.py), sent through a real SMTP server (aiosmtpd) and read back.
+"""
 
 from __future__ import annotations
 
+import email
+import smtplib
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from email import policy
+from email.message import EmailMessage
 
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
 from icalendar import Calendar, Event
 
 from hr.calendar_invite import Invitation, Person, invitation_ics
+from hr.email_message import booking_email
 from hr.scheduling import Booking, BookingStatus, Slot
 
 NOW = datetime(2027, 3, 10, 8, tzinfo=UTC)
@@ -94,3 +105,78 @@ def test_a_chinese_job_gets_chinese_summary_description_and_alarm() -> None:
     assert "如需改期或取消" in str(event["description"])
     (alarm,) = event.walk("VALARM")
     assert "即将开始" in str(alarm["description"]) and alarm.decoded("trigger") == timedelta(minutes=-30)
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps every message's raw bytes."""
+
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        assert isinstance(envelope.content, bytes)
+        self.messages.append(envelope.content)
+        return "250 OK"
+
+
+def through_smtp(message: EmailMessage, port: int) -> EmailMessage:
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+            smtp.send_message(message)
+    finally:
+        controller.stop()
+    (raw,) = inbox.messages
+    received = email.message_from_bytes(raw, policy=policy.default)
+    assert isinstance(received, EmailMessage)
+    return received
+
+
+def calendar_part(message: EmailMessage) -> tuple[str | None, bytes]:
+    """The calendar part's `method` parameter and its decoded bytes."""
+    (part,) = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+    ics = part.get_payload(decode=True)
+    assert isinstance(ics, bytes)
+    method = part.get_param("method")
+    return (method if isinstance(method, str) else None), ics
+
+
+def test_the_booking_email_arrives_with_the_time_in_the_candidates_zone_and_a_parsable_invite(
+    free_port: Callable[[], int],
+) -> None:
+    received = through_smtp(booking_email(BOOKING, INVITATION, NOW, "Asia/Shanghai"), free_port())
+
+    assert received["To"].addresses[0].username == "li.wei" and received["To"].addresses[0].display_name == "李伟"
+    assert received["Subject"] == "Your interview for Warehouse Supervisor: Sun 14 Mar 2027, 21:00 (Asia/Shanghai)"
+    text = received.get_body(("plain",))
+    assert text is not None and INVITATION.join_url in text.get_content()
+    method, ics = calendar_part(received)
+    assert method == "REQUEST" and b"\r\n" in ics
+    calendar, event = parse(ics)
+    assert str(calendar["method"]) == "REQUEST" and str(event["uid"]) == "bk_7Qx@interviews.example.com"
+
+
+def test_a_rescheduled_chinese_booking_says_so_in_chinese() -> None:
+    zh = replace(INVITATION, job_title="仓库主管", language="zh")
+    moved = replace(BOOKING, revision=1)
+    message = booking_email(moved, zh, NOW, "Asia/Shanghai")
+
+    assert message["Subject"] == "已改期：您的仓库主管面试改为2027年3月14日 21:00（Asia/Shanghai）"
+    _, event = parse(calendar_part(message)[1])
+    assert event.sequence == 1
+
+
+def test_a_cancellation_email_carries_method_cancel(free_port: Callable[[], int]) -> None:
+    cancelled = replace(BOOKING, status=BookingStatus.CANCELLED, revision=1)
+    received = through_smtp(booking_email(cancelled, INVITATION, NOW, "America/New_York"), free_port())
+
+    assert (
+        received["Subject"]
+        == "Cancelled: your interview for Warehouse Supervisor on Sun 14 Mar 2027, 09:00 (America/New_York)"
+    )
+    method, ics = calendar_part(received)
+    assert method == "CANCEL"
+    calendar, _ = parse(ics)
+    assert str(calendar["method"]) == "CANCEL"
