@@ -15,32 +15,32 @@ from hr.calendar_invite import Invitation, invitation_ics
 from hr.scheduling import Booking, BookingStatus
 
 SUBJECT = {
-    ("en", "booked"): "Your interview for {job}: {when}",
-    ("en", "moved"): "Rescheduled: your interview for {job} is now {when}",
-    ("en", "cancelled"): "Cancelled: your interview for {job} on {when}",
-    ("zh", "booked"): "您的{job}面试：{when}",
-    ("zh", "moved"): "已改期：您的{job}面试改为{when}",
-    ("zh", "cancelled"): "已取消：您{when}的{job}面试",
+    "en": {
+        "booked": "Your interview for {job}: {when}",
+        "moved": "Rescheduled: your interview for {job} is now {when}",
+        "cancelled": "Cancelled: your interview for {job} on {when}",
+    },
+    "zh": {
+        "booked": "您的{job}面试：{when}",
+        "moved": "已改期：您的{job}面试改为{when}",
+        "cancelled": "已取消：您{when}的{job}面试",
+    },
 }
 BODY = {
-    (
-        "en",
-        "booked",
-    ): "Hello {name},\n\nYour interview for {job} is booked for {when}.\nJoin here: {url}\n\nTo reschedule or cancel, open the same link. The attached invitation adds it to your calendar.\n",
-    (
-        "en",
-        "moved",
-    ): "Hello {name},\n\nYour interview for {job} has moved to {when}.\nJoin here: {url}\n\nThe attached invitation updates your calendar.\n",
-    (
-        "en",
-        "cancelled",
-    ): "Hello {name},\n\nYour interview for {job} on {when} is cancelled.\nThe attached message removes it from your calendar.\n",
-    (
-        "zh",
-        "booked",
-    ): "{name}，您好：\n\n您的{job}面试已预约在{when}。\n加入面试：{url}\n\n如需改期或取消，请打开同一链接。附件中的邀请可添加到您的日历。\n",
-    ("zh", "moved"): "{name}，您好：\n\n您的{job}面试已改到{when}。\n加入面试：{url}\n\n附件中的邀请会更新您的日历。\n",
-    ("zh", "cancelled"): "{name}，您好：\n\n您{when}的{job}面试已取消。\n附件会从您的日历中删除该面试。\n",
+    "en": {
+        "booked": "Hello {name},\n\nYour interview for {job} is booked for {when}.\nJoin here: {url}\n\n"
+        "To reschedule or cancel, open the same link. The attached invitation adds it to your calendar.\n",
+        "moved": "Hello {name},\n\nYour interview for {job} has moved to {when}.\nJoin here: {url}\n\n"
+        "The attached invitation updates your calendar.\n",
+        "cancelled": "Hello {name},\n\nYour interview for {job} on {when} is cancelled.\n"
+        "The attached message removes it from your calendar.\n",
+    },
+    "zh": {
+        "booked": "{name}，您好：\n\n您的{job}面试已预约在{when}。\n加入面试：{url}\n\n"
+        "如需改期或取消，请打开同一链接。附件中的邀请可添加到您的日历。\n",
+        "moved": "{name}，您好：\n\n您的{job}面试已改到{when}。\n加入面试：{url}\n\n附件中的邀请会更新您的日历。\n",
+        "cancelled": "{name}，您好：\n\n您{when}的{job}面试已取消。\n附件会从您的日历中删除该面试。\n",
+    },
 }
 # Spelled out here rather than by strftime's %a and %b, which follow the process locale.
 EN_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -70,10 +70,10 @@ def booking_email(booking: Booking, invitation: Invitation, now: datetime, show_
     message = EmailMessage()
     message["From"] = formataddr((invitation.organizer.name, invitation.organizer.email))
     message["To"] = formataddr((invitation.candidate.name, invitation.candidate.email))
-    message["Subject"] = SUBJECT[invitation.language, change].format(**words)
+    message["Subject"] = SUBJECT[invitation.language][change].format(**words)
     message["Date"] = format_datetime(now)
     message["Message-ID"] = make_msgid(domain=invitation.uid_domain)
-    message.set_content(BODY[invitation.language, change].format(**words))
+    message.set_content(BODY[invitation.language][change].format(**words))
     method = "CANCEL" if change == "cancelled" else "REQUEST"
     # As bytes, base64: a text part would have its CRLF line ends (which RFC 5545 requires) rewritten.
     message.add_alternative(
