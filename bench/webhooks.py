@@ -1,8 +1,8 @@
 """Webhook delivery throughput and delay: signed deliveries to 1 and 10 local receivers, in a second process.
 
 Each message is fanned out to every endpoint through `hr.webhooks.fan_out` (signing, the target check, HTTP POST);
-with 1, 4 or 16 messages in flight. Prints deliveries per second and the delay from an event to its receiver's
-2xx (p50, p95, max). The receivers answer 200 at once, so the figures are the sender's cost on this machine.
+with 1, 4 or 16 messages in flight. Prints deliveries per second and the delay from an event until every endpoint
+has answered 2xx (p50, p95, max over messages). The receivers answer 200 at once, so the figures are the sender's cost on this machine.
 High concurrency through one httpx client gets slower, not faster (encode/httpx#3215): the rows show where.
 
 usage: python bench/webhooks.py [--endpoints 1 10] [--messages 300] [--in-flight 1 4 16]
