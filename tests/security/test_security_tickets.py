@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -71,3 +72,20 @@ async def test_no_ticket_without_a_credential_and_no_id_oracle(server: InProcess
     # An unknown id answers like a wrong credential, unless HR asks.
     assert (await _ticket(server, "no-such-id", hr(iv["observer_token"]))).status_code == 401
     assert (await _ticket(server, "no-such-id", hr())).status_code == 404
+
+
+@pytest.mark.redis
+async def test_a_ticket_from_one_node_opens_the_stream_on_another_once(
+    tmp_path: Path, redis_url: str, redis_prefix: str
+) -> None:
+    shared = {"redis_url": redis_url, "redis_prefix": redis_prefix, "database_url": f"sqlite:///{tmp_path / 'db'}"}
+    a = await start_in_process(tmp_path / "a", **shared)
+    b = await start_in_process(tmp_path / "b", **shared)
+    try:
+        iv = await schedule(a.base)
+        ticket = (await _ticket(a, iv["id"], hr())).json()["ticket"]
+        assert (await _observe(b, iv["id"], ticket))["type"] == "pong", "any node redeems a ticket"
+        assert (await _observe(a, iv["id"], ticket))["code"] == "unauthorized", "once, across nodes"
+    finally:
+        await a.stop()
+        await b.stop()
