@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from server_testkit import Api
+from server_testkit import REPORT_WAIT_S, Api
 from web_testkit import launch_chromium
 
 
@@ -60,7 +60,7 @@ async def test_one_live_region_and_an_end_confirmation_that_waits(
 
     await end.click()
     await end.click()
-    await page.locator("#overall").wait_for(timeout=60_000)
+    await page.locator("#overall").wait_for(timeout=REPORT_WAIT_S * 1000)  # the report follows scoring
     body = await api.poll(f"/v1/interviews/{iv['id']}", lambda b: b["status"] == "completed" and b["report"])
 
     # HR's report, in Chinese: the recommendation and who scored are labels, the start time a real date.

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from server_testkit import Api
+from server_testkit import REPORT_WAIT_S, Api
 from web_testkit import launch_chromium, shot
 
 PHONE = {"viewport": {"width": 375, "height": 667}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
@@ -92,7 +92,7 @@ async def test_phone_chinese_text_interview_by_keyboard_with_a_dropped_connectio
         await answer(page, texts["zh_followup_1"])
         await page.locator("#kind", has_text="结束语").wait_for()
     await answer(page, texts["zh_closing_1"])
-    await page.locator("#overall").wait_for(timeout=30_000)
+    await page.locator("#overall").wait_for(timeout=REPORT_WAIT_S * 1000)  # the report follows scoring
     assert await page.get_by_role("heading", name="您的结果").is_visible()
     await shot(page, "candidate-phone-4-report-zh")
 

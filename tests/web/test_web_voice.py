@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from server_testkit import Api
+from server_testkit import REPORT_WAIT_S, Api
 from web_testkit import ARTIFACTS, fake_microphone_wav, launch_chromium, shot
 
 # One question, so one clip answers it; the closing question is answered by typing.
@@ -109,7 +109,7 @@ async def test_voice_interview_observed_live_then_reported(
     assert await candidate.locator("#progress").inner_text() == "Last question"
     await typed.fill("No questions from me. Thank you for your time!")
     await typed.press("Control+Enter")
-    await candidate.locator("#overall").wait_for(timeout=30_000)
+    await candidate.locator("#overall").wait_for(timeout=REPORT_WAIT_S * 1000)  # the report follows scoring
     report = (await api.get(f"/v1/interviews/{iv['id']}/report")).json()
     mine = (await api.get(f"/v1/interviews/{iv['id']}/report", auth=False, token=iv["candidate_token"])).json()
     # The candidate sees bands, not scores.
