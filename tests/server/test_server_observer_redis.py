@@ -37,7 +37,15 @@ class PrivateRedis:
                 "install it with: apt-get install redis-server"
             )
         self.proc = await asyncio.create_subprocess_exec(
-            binary, "--port", str(self.port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1",
+            binary,
+            "--port",
+            str(self.port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--bind",
+            "127.0.0.1",
             stdout=asyncio.subprocess.DEVNULL,
         )
         for _ in range(100):
@@ -83,17 +91,17 @@ async def test_redis_going_away_degrades_the_session_and_observers_catch_up(
     for _ in range(2):
         await candidate.send({"type": "answer", "text": answer_for(clips, question)})
         question = await candidate.until("question", 10)
-    health = (await api.get("/health", auth=False)).json()
+    health = (await api.get("/health")).json()
     assert health["status"] == "degraded" and health["bus"]["ok"] is False
     assert health["bus"]["held_events"] >= 2 and health["bus"]["error"]
     assert len((await api.get(f"/v1/interviews/{iv['id']}")).json()["transcript"]) == 2
 
     await private_redis.start()
     for _ in range(100):
-        if (await api.get("/health", auth=False)).json()["status"] == "ok":
+        if (await api.get("/health")).json()["status"] == "ok":
             break
         await asyncio.sleep(0.1)
-    assert (await api.get("/health", auth=False)).json()["bus"]["held_events"] == 0
+    assert (await api.get("/health")).json()["bus"]["held_events"] == 0
     await candidate.send({"type": "answer", "text": answer_for(clips, question)})
     await candidate.until("question", 10)
 

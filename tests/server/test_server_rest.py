@@ -163,7 +163,8 @@ async def test_openapi_schema_is_served(api: Api) -> None:
     assert "/v1/jobs" in paths and "/v1/interviews/{interview_id}/report" in paths
 
 
-async def test_health_reports_models(api: Api) -> None:
-    r = await api.get("/health", auth=False)
+async def test_health_reports_models_to_the_hr_key_only(api: Api) -> None:
+    r = await api.get("/health")
     assert r.status_code == 200 and r.json()["status"] == "ok"
     assert any("LLM" in m for m in r.json()["models"])
+    assert (await api.get("/health", auth=False)).json() == {"status": "ok"}
