@@ -20,6 +20,7 @@ from server.api.interviews import InterviewController
 from server.api.jobs import JobController
 from server.api.recordings import get_highlights, get_recording, give_consent
 from server.api.scoring import score_interview
+from server.api.webhooks import WebhookController
 from server.auth import bearer_key, is_hr_key
 from server.bus import Bus, make_bus
 from server.errors import errors, handle_http_error, handle_unexpected
@@ -87,6 +88,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
             CandidateController,
             InterviewController,
             score_interview,
+            WebhookController,
             candidate_stream,
             observer_stream,
             observer_ticket,

@@ -20,6 +20,7 @@ from server.settings import Settings
 from server.stream.recording import Recordings
 from server.stream.registry import LiveInterviews
 from server.stream.rtc import RtcPeers
+from server.webhooks import Webhooks
 
 T = TypeVar("T")
 
@@ -37,12 +38,15 @@ class Services:
         self._drafts: Drafts | None = None
         self._recordings: Recordings | None = None
         self._rtc_peers: RtcPeers | None = None
+        self._webhooks: Webhooks | None = None
 
     async def start(self) -> None:
         """Store, then models, then what runs on both: live interviews, plan drafts (resuming unfinished ones),
         recordings and WebRTC peers."""
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self._store = await Store.open(self.settings.sqlalchemy_url)
+        self._webhooks = Webhooks(self._store, self.settings)  # the outbox first: every state change yields its event
+        self._webhooks.start()
         if self._runtime is None:
             self._runtime = await Runtime.load(self.settings)
         self._live = LiveInterviews(self._store, self.bus.plugin, self._runtime, self.settings, bus=self.bus)
@@ -65,8 +69,11 @@ class Services:
             await self._live.shutdown()
         if self._runtime is not None and not self._shared_runtime:
             await self._runtime.aclose()
+        if self._webhooks is not None:
+            await self._webhooks.aclose()
         if self._store is not None:
             await self._store.close()
+        self._webhooks = None
         self._store = self._live = self._drafts = self._recordings = self._rtc_peers = None
         if not self._shared_runtime:
             self._runtime = None
@@ -82,11 +89,16 @@ class Services:
             "drafts": _provide(lambda: self._drafts),
             "recordings": _provide(lambda: self._recordings),
             "rtc_peers": _provide(lambda: self._rtc_peers),
+            "webhooks": _provide(lambda: self._webhooks),
         }
 
     @property
     def store(self) -> Store:
         return _started(self._store)
+
+    @property
+    def webhooks(self) -> Webhooks:
+        return _started(self._webhooks)
 
 
 def _started(service: T | None) -> T:

@@ -95,6 +95,8 @@ class Settings:
     max_interview_s: float = 5400.0  # an interview is closed (and scored) this long after its first question
     max_live_sessions: int = 50  # interviews running at once on this node; more candidates are asked to retry
     max_observers_per_interview: int = 20  # observer connections to one interview on this node
+    # Where webhooks may go besides the public internet, comma-separated: loopback, private, link_local.
+    webhook_allowed_targets: str = ""
     generated_api_key: bool = field(default=False, compare=False)
 
     @property

@@ -11,12 +11,12 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from dialogue.plan import InterviewPlan
 from dialogue.report import CandidateReport, Report, candidate_view
@@ -81,10 +81,26 @@ class InterviewEnded(RuntimeError):
     """The interview is completed or abandoned (as stored now, whatever a caller read earlier): it cannot go on."""
 
 
+class TransitionListener(Protocol):
+    """Writes what follows from a state change (the webhook outbox) in that change's own transaction, with its
+    session: both commit, or neither does."""
+
+    async def interview_status_changed(
+        self, session: AsyncSession, interview_id: str, status: InterviewStatus
+    ) -> None: ...
+
+    async def report_saved(self, session: AsyncSession, interview_id: str, version: int) -> None: ...
+
+    async def plan_version_created(
+        self, session: AsyncSession, job_id: str, version: int, source: str, note: str | None
+    ) -> None: ...
+
+
 class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._session = async_sessionmaker(engine, expire_on_commit=False)
+        self.listeners: list[TransitionListener] = []  # see TransitionListener (server.webhooks adds the outbox)
 
     @classmethod
     async def open(cls, url: str) -> Store:
@@ -118,6 +134,8 @@ class Store:
             if row.status != JobStatus.DRAFTING:
                 await s.flush()  # the job first: the version's foreign key points at it
                 s.add(PlanVersionRow(job_id=row.id, version=row.plan_version, plan=row.plan, source=source, note=note))
+                for listener in self.listeners:
+                    await listener.plan_version_created(s, row.id, row.plan_version, source, note)
         return row
 
     async def set_job_plan(self, job_id: str, plan: InterviewPlan, *, source: str, note: str | None = None) -> int:
@@ -134,6 +152,8 @@ class Store:
             raw = plan_to_json(replace(plan, version=version))
             s.add(PlanVersionRow(job_id=job_id, version=version, plan=raw, source=source, note=note))
             job.plan, job.plan_version, job.status = raw, version, JobStatus.READY
+            for listener in self.listeners:
+                await listener.plan_version_created(s, job_id, version, source, note)
         return version
 
     async def plan_version(self, job_id: str, version: int) -> PlanVersionRow | None:
@@ -211,6 +231,9 @@ class Store:
         async with self._session() as s, s.begin():
             result: CursorResult[Any] = await s.execute(query)  # type: ignore[assignment]  # an UPDATE's result is a CursorResult; the stubs say Result
             changed = result.rowcount == 1
+            if changed:
+                for listener in self.listeners:
+                    await listener.interview_status_changed(s, interview_id, InterviewStatus(status))
         if not changed and status == InterviewStatus.LIVE:
             raise InterviewEnded(f"interview {interview_id} has ended; it cannot go live again")
         return changed
@@ -232,6 +255,8 @@ class Store:
                     version = (newest or 0) + 1
                     s.add(ReportVersionRow(interview_id=interview_id, version=version, report=raw, source=source))
                     await s.execute(update(InterviewRow).where(InterviewRow.id == interview_id).values(report=raw))
+                    for listener in self.listeners:
+                        await listener.report_saved(s, interview_id, version)
                 return version
             except IntegrityError:
                 if not tries:

@@ -166,3 +166,70 @@ class RecordingRow(Base):
     duration_s: Mapped[float | None] = mapped_column(Float)
     note: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+
+
+# --- webhooks (issue 15): endpoints, the outbox of events, deliveries and every attempt at them -----------------
+
+
+class WebhookEndpointRow(Base):
+    """A receiver registered over REST; disabled (by a 410 or by hand) it gets nothing until enabled again."""
+
+    __tablename__ = "webhook_endpoints"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    event_types: Mapped[list[str]]
+    description: Mapped[str] = mapped_column(String(200), default="")
+    secret: Mapped[str] = mapped_column(String(120))
+    previous_secret: Mapped[str | None] = mapped_column(String(120))  # signs too until previous_until (rotation)
+    previous_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    disabled_reason: Mapped[str | None] = mapped_column(Text)  # None: enabled
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # kept for its delivery log, never sent to
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+
+
+class WebhookEventRow(Base):
+    """The outbox: one row per state change, written in that change's transaction; `id` is the `webhook-id`."""
+
+    __tablename__ = "webhook_events"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    type: Mapped[str] = mapped_column(String(40), index=True)
+    # The transition it reports (e.g. interview.started:<interview id>): the same change never yields two events.
+    dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
+    body: Mapped[str] = mapped_column(Text)  # the exact JSON that is signed and sent
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WebhookDeliveryRow(Base):
+    """One event to one endpoint: its state, when it is due, and which worker holds it (a claim that expires)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("event_id", "endpoint_id"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    event_id: Mapped[str] = mapped_column(ForeignKey("webhook_events.id"), index=True)
+    endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # pending | delivered | failed | gone | refused
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    schedule_from: Mapped[int] = mapped_column(Integer, default=0)  # attempts before the last replay
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(40))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WebhookAttemptRow(Base):
+    """One line of the delivery log; (delivery, attempt) is unique, so no attempt is ever logged (or made) twice."""
+
+    __tablename__ = "webhook_attempts"
+    __table_args__ = (UniqueConstraint("delivery_id", "attempt"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[str] = mapped_column(ForeignKey("webhook_deliveries.id"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    outcome: Mapped[str] = mapped_column(String(16))  # an hr.webhooks.Outcome value
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    latency_s: Mapped[float] = mapped_column(Float)
+    response_head: Mapped[str] = mapped_column(Text)  # the first 1 KB of the answer
+    error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -30,6 +30,7 @@ async def test_services_exist_only_between_start_and_stop(tmp_path: Path) -> Non
         "drafts",
         "recordings",
         "rtc_peers",
+        "webhooks",
     }
     await services.stop()
     with pytest.raises(RuntimeError, match="not started"):
