@@ -4,6 +4,7 @@ request and answers from a script (e.g. five 500s, then 200)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -96,6 +97,4 @@ class Receiver:
         return self.received
 
     def of_type(self, event_type: str) -> list[Received]:
-        import json
-
         return [r for r in self.received if json.loads(r.body)["type"] == event_type]
