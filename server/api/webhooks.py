@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_422_UNPROCESSABLE_ENTITY
 from msgspec import Meta, Struct
 
@@ -191,11 +191,9 @@ class WebhookController(Controller):
         self,
         webhooks: NamedDependency[Webhooks],
         endpoint_id: FromQuery[str | None] = None,
-        limit: FromQuery[int] = 100,
+        limit: Annotated[int, Parameter(ge=1, le=1000, description="deliveries to list, newest first")] = 100,
     ) -> list[DeliveryOut]:
         """The delivery log, newest first (one endpoint's with `?endpoint_id=`), each delivery with every attempt."""
-        if not 1 <= limit <= 1000:
-            raise bad_request("limit is 1 to 1000")
         return [delivery_out(d) for d in await webhooks.outbox.deliveries(endpoint_id, limit)]
 
     @get("/deliveries/{delivery_id:str}", responses=errors(401, 404))

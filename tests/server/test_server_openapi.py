@@ -33,6 +33,7 @@ BEYOND_THE_SCHEMA = {
     "PUT /v1/jobs/{job_id}/plan": "the same plan rules as POST /v1/jobs",
     "POST /v1/candidates": "a résumé is plain text, not encoded data",
     "POST /v1/interviews": "the job and the candidate exist",
+    "POST /v1/webhooks/endpoints": "the URL resolves to an address webhooks may reach, the event types are known",
 }
 # Not checked: the `Allow` header of OPTIONS, which Litestar 2 fills with the first handler's methods only when a
 # path has several (litestar-org/litestar#4169, fixed in Litestar 3); 405 answers carry the right one.

@@ -275,3 +275,28 @@ async def test_rotation_signs_with_both_secrets_for_a_day(
     assert len(got.headers["webhook-signature"].split(" ")) == 2
     for secret in (endpoint.secret, rotated.secret):
         Webhook(secret).verify(got.body, got.headers)
+
+
+async def test_an_abandoned_interview_says_how_many_main_questions_were_answered(
+    store: Store, outbox: WebhookOutbox, receiver: Receiver
+) -> None:
+    await outbox.add_endpoint(receiver.url, ["interview.abandoned"])
+    row = await interview(store)
+    await store.set_status(row.id, InterviewStatus.LIVE)
+    await store.add_turn(row.id, turn(1))
+    await store.set_status(row.id, InterviewStatus.ABANDONED, reason="candidate_left")
+    (event,) = await events(store, f"interview.abandoned:{row.id}")
+    body = json.loads(event.body)
+    assert body["type"] == "interview.abandoned" and body["data"]["questions_answered"] == 1
+    assert [d.event_type for d in await outbox.deliveries()] == ["interview.abandoned"]
+
+
+def test_the_allowed_targets_setting_names_known_ranges_only() -> None:
+    from server.settings import SettingsError
+    from server.webhooks import target_policy
+
+    policy = target_policy(Settings.from_env({"SHANMIAN_WEBHOOK_ALLOWED_TARGETS": "loopback, private"}, api_key="k"))
+    assert policy == TargetPolicy(allow_loopback=True, allow_private=True, allow_link_local=False)
+    assert target_policy(Settings.from_env({}, api_key="k")) == TargetPolicy()
+    with pytest.raises(SettingsError, match="SHANMIAN_WEBHOOK_ALLOWED_TARGETS"):
+        target_policy(Settings.from_env({"SHANMIAN_WEBHOOK_ALLOWED_TARGETS": "everything"}, api_key="k"))
