@@ -24,6 +24,7 @@ from server.api.webhooks import WebhookController
 from server.auth import bearer_key, is_hr_key
 from server.bus import Bus, make_bus
 from server.errors import errors, handle_http_error, handle_unexpected
+from server.metrics import Metrics, metrics_endpoint
 from server.observer_tickets import OBSERVER_TICKET_STORE, ObserverTickets, ticket_store
 from server.ratelimit import (
     RATE_LIMIT_STORE,
@@ -37,7 +38,6 @@ from server.security_headers import SecurityHeadersMiddleware
 from server.services import Services
 from server.settings import Settings
 from server.stream.endpoints import candidate_stream, observer_stream, observer_ticket, rtc_offer
-from server.stream.observer import ObserverSeats
 from server.stream.registry import LiveInterviews
 from server.web import web_handlers
 
@@ -72,14 +72,19 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
     services = Services(settings, bus, runtime)
     tickets_store = ticket_store(settings)
     observer_tickets = ObserverTickets(tickets_store, settings.observer_ticket_ttl_s)
-    observer_seats = ObserverSeats(settings.max_observers_per_interview)
+    metrics = Metrics()
+    # Counting observers costs nothing; with metrics off they are still seated, just not scraped.
+    observer_seats = metrics.observer_seats(settings.max_observers_per_interview)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await services.start()
+        if settings.metrics:
+            await metrics.start()
         try:
             yield
         finally:
+            await metrics.stop()
             await services.stop()
 
     return Litestar(
@@ -99,14 +104,17 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
             health,
             dashboard,
             *web_handlers,
+            *([metrics_endpoint] if settings.metrics else []),
         ],
         dependencies={
             **services.providers(),
             "observer_tickets": Provide(lambda: observer_tickets, sync_to_thread=False),
             "observer_seats": Provide(lambda: observer_seats, sync_to_thread=False),
+            "metrics": Provide(lambda: metrics, sync_to_thread=False),
         },
         plugins=[bus.plugin],
         middleware=[
+            metrics.middleware,
             SecurityHeadersMiddleware(behind_tls=settings.behind_tls),
             rest_rate_limit(settings).middleware,
             StreamRateLimitMiddleware(
@@ -117,6 +125,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
         lifespan=[lifespan],
         # Read outside handlers: by the auth guard (settings), and by tools holding the app (services, bus).
         state=State({"settings": settings, "services": services, "bus": bus}),
-        exception_handlers={HTTPException: handle_http_error, Exception: handle_unexpected},
+        exception_handlers={
+            HTTPException: metrics.exception_handler(handle_http_error),
+            Exception: metrics.exception_handler(handle_unexpected),
+        },
         openapi_config=OpenAPIConfig(title="Shanmian", version="1", path="/schema"),
     )

@@ -90,6 +90,7 @@ class Settings:
     rtc_drop_timeout_s: float = 5.0  # a WebRTC peer that sends no media this long is treated as dropped
     observer_ticket_ttl_s: float = 30.0  # an observer ticket (POST .../observer-ticket) must be used this soon, once
     behind_tls: bool = False  # served over HTTPS (directly or by a proxy): browsers are told to keep to HTTPS (HSTS)
+    metrics: bool = True  # GET /metrics (Prometheus text format, HR key) and the event-loop probe; off: neither
     # Per-session bounds: one client must not monopolise a node or an interview.
     max_repeats_per_question: int = 5  # rephrase and repeat requests per question before they are refused
     max_interview_s: float = 5400.0  # an interview is closed (and scored) this long after its first question

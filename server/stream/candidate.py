@@ -9,13 +9,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import replace
+import time
+from dataclasses import dataclass, replace
 from typing import Any
 
 from dialogue.session import AnswerFinished, CandidateEnded, RepeatAsked, RephraseAsked, SessionEvent
 from media import UnsupportedAudio
 from server.db.store import InterviewEnded
 from server.db.tables import InterviewRow
+from server.metrics import Metrics, current_metrics
 from server.runtime import Runtime
 from server.settings import Settings
 from server.stream.frames import BadFrame, accept_frame
@@ -46,6 +48,16 @@ TRACK_AUDIO = AudioSpec(encoding="pcm_s16le", sample_rate=16000, channels=1)
 _NO_ASR = 'this server was started without speech recognition (SHANMIAN_VOICE=0); use mode "text"'
 
 
+@dataclass(frozen=True, slots=True)
+class _Queued:
+    """A session event waiting for the worker; for an answer, when it ended (time.monotonic()) and how long its
+    final transcript took after the speech stopped, for the turn-latency metrics."""
+
+    event: SessionEvent
+    answered_at: float | None = None
+    asr_final_s: float | None = None
+
+
 class CandidateStream:
     """One candidate connection, whatever its transport: the hello handshake, then the receive loop feeding the
     live interview. With `track_audio` (WebRTC) the audio comes from a media track in TRACK_AUDIO's format, not
@@ -60,19 +72,22 @@ class CandidateStream:
         recordings: Recordings | None = None,
         *,
         track_audio: bool = False,
+        metrics: Metrics | None = None,
     ) -> None:
         self.conn = conn
         self.settings = settings
         self.runtime = runtime
         self.recordings = recordings
         self.track_audio = track_audio
+        # The serving app's, unless given: this stream is built inside a request (WebSocket or WebRTC offer).
+        self.metrics = metrics if metrics is not None else current_metrics()
         self.live: LiveInterview | None = None
         self.hello: Hello | None = None
         self.voice: VoiceChannel | None = None
         self.recording: SessionRecording | None = None
         self.voice_ready = asyncio.Event()  # set once the hello is in and audio can flow into the session
         # None ends the worker once everything before it has reached the session.
-        self._events: asyncio.Queue[SessionEvent | None] = asyncio.Queue()
+        self._events: asyncio.Queue[_Queued | None] = asyncio.Queue()
         # Rephrase and repeat requests for the question they were made on: a flood of them is refused.
         self._asked_again_for = ""
         self._asked_again = 0
@@ -80,25 +95,47 @@ class CandidateStream:
     async def receive(self) -> str | bytes:
         return await self.conn.receive()
 
+    async def error(self, code: str, message: str) -> None:
+        """A protocol `error` to the candidate, counted by code."""
+        if self.metrics is not None:
+            self.metrics.client_error("stream", code)
+        await self.conn.error(code, message)
+
+    async def fail(self, code: str, message: str) -> None:
+        """An error the connection cannot go on after, counted by code: said, then the connection is closed."""
+        if self.metrics is not None:
+            self.metrics.client_error("stream", code)
+        await self.conn.fail(code, message)
+
+    def _queue(self, event: SessionEvent, answered_at: float | None = None, asr_final_s: float | None = None) -> None:
+        self._events.put_nowait(_Queued(event, answered_at, asr_final_s))
+
+    def _spoken(self, answer: AnswerFinished) -> None:
+        """A spoken turn has ended: its latency runs from when the speech stopped (or from now, if it did not)."""
+        ended = time.monotonic()
+        stopped = self.voice.speech_stopped_at if self.voice is not None else None
+        if stopped is None:
+            self._queue(answer, ended)
+        else:
+            self._queue(answer, stopped, ended - stopped)
+
     async def await_hello(self) -> Hello | None:
         try:
             async with asyncio.timeout(self.settings.hello_timeout_s):
                 while True:
                     message = await self._next()
                     if isinstance(message, bytes):
-                        await self.conn.error("bad_message", "send the hello message before any audio")
+                        await self.error("bad_message", "send the hello message before any audio")
                     elif isinstance(message, Ping):
                         await self.conn.send(Pong())
                     elif not isinstance(message, Hello):
-                        await self.conn.error(
-                            "bad_message", f"the first message must be hello, not {message_type(message)}"
-                        )
+                        await self.error("bad_message", f"the first message must be hello, not {message_type(message)}")
                     elif (problem := self._hello_problem(message)) is not None:
-                        await self.conn.error("unsupported_audio", problem)
+                        await self.error("unsupported_audio", problem)
                     else:
                         return message
         except TimeoutError:
-            await self.conn.fail("bad_message", f"no hello within {self.settings.hello_timeout_s:.0f} s")
+            await self.fail("bad_message", f"no hello within {self.settings.hello_timeout_s:.0f} s")
         return None
 
     async def _next(self) -> Any:
@@ -110,7 +147,7 @@ class CandidateStream:
             try:
                 return self._decode(frame)
             except BadMessage as exc:
-                await self.conn.error(exc.code, str(exc))
+                await self.error(exc.code, str(exc))
 
     def _decode(self, frame: str) -> Any:
         if len(frame.encode()) > self.settings.max_message_bytes:
@@ -142,7 +179,7 @@ class CandidateStream:
             self.recording = await self.recordings.join(live, self.hello)
         spec = TRACK_AUDIO if self.track_audio else self.hello.audio
         if self.hello.mode != "text" and spec is not None:
-            self.voice = VoiceChannel.open(self.runtime, live, spec, self._events.put_nowait)
+            self.voice = VoiceChannel.open(self.runtime, live, spec, self._spoken)
             if self.recording is not None:
                 self.voice.on_audio = self.recording.audio
         self.voice_ready.set()
@@ -168,10 +205,10 @@ class CandidateStream:
 
     async def _audio(self, frame: bytes) -> None:
         if self.track_audio:
-            await self.conn.error("bad_message", "over WebRTC the audio goes on the audio track, not the data channel")
+            await self.error("bad_message", "over WebRTC the audio goes on the audio track, not the data channel")
             return
         if self.voice is None:
-            await self.conn.error(
+            await self.error(
                 "bad_message", "binary audio frames are only accepted in voice or video mode; this session is text"
             )
             return
@@ -179,37 +216,38 @@ class CandidateStream:
             if accept_frame(self.voice.pipeline.fmt, frame):
                 await self.voice.push(frame)
         except BadFrame as exc:
-            await self.conn.error(exc.code, str(exc))
+            await self.error(exc.code, str(exc))
 
     async def _dispatch(self, message: Any) -> None:
         match message:
             case Ping():
                 await self.conn.send(Pong())
             case Hello():
-                await self.conn.error("bad_message", "hello was already received; send it once per connection")
+                await self.error("bad_message", "hello was already received; send it once per connection")
             case AnswerMsg(text=text):
                 if not text.strip():
-                    await self.conn.error("bad_message", "the answer is empty")
+                    await self.error("bad_message", "the answer is empty")
                 elif len(text) > self.settings.max_text_chars:
-                    await self.conn.error(
+                    await self.error(
                         "too_large",
                         f"the answer is {len(text)} characters; the limit is {self.settings.max_text_chars}",
                     )
                 else:
                     assert self.live is not None
                     # Observers (and the transcript view) see a typed answer as a spoken one's turn_end.
+                    answered_at = time.monotonic()
                     await self.live.emit(TurnEndOut(text=text))
-                    self._events.put_nowait(AnswerFinished(text))
+                    self._queue(AnswerFinished(text), answered_at)
             case Rephrase() | Repeat() if not self._may_ask_again():
-                await self.conn.error(
+                await self.error(
                     "rate_limited",
                     f"this question was already asked again {self.settings.max_repeats_per_question} times; "
                     "please answer it as well as you can (saying you don't know is an answer too)",
                 )
             case Rephrase():
-                self._events.put_nowait(RephraseAsked())
+                self._queue(RephraseAsked())
             case Repeat():
-                self._events.put_nowait(RepeatAsked())
+                self._queue(RepeatAsked())
             case End():
                 await self._end()
 
@@ -225,7 +263,7 @@ class CandidateStream:
     async def _end(self) -> None:
         if self.voice is not None:
             await self.voice.finish()  # what was said before "end" still counts
-        self._events.put_nowait(CandidateEnded())
+        self._queue(CandidateEnded())
 
     async def _time_limit(self, live: LiveInterview) -> None:
         """Ends the interview (it is scored as usual) once it has run SHANMIAN_MAX_INTERVIEW_S on this node."""
@@ -234,7 +272,7 @@ class CandidateStream:
             return
         minutes = self.settings.max_interview_s / 60
         with contextlib.suppress(LinkClosed):
-            await self.conn.error(
+            await self.error(
                 "session_closed", f"the interview's time limit ({minutes:.0f} min) is reached; it ends now"
             )
         await self._end()
@@ -242,7 +280,8 @@ class CandidateStream:
     async def _work(self) -> None:
         """Session events in order, off the receive loop, so a ping is answered while the model works."""
         assert self.live is not None
-        while (event := await self._events.get()) is not None:
+        while (queued := await self._events.get()) is not None:
+            event = queued.event
             if self.live.finished:
                 continue
             if isinstance(event, AnswerFinished) and len(event.text) > self.settings.max_text_chars:
@@ -250,19 +289,34 @@ class CandidateStream:
                 # kept, up to the limit, rather than lost.
                 event = replace(event, text=event.text[: self.settings.max_text_chars])
                 with contextlib.suppress(LinkClosed):
-                    await self.conn.error(
+                    await self.error(
                         "too_large", f"the answer was cut at the limit of {self.settings.max_text_chars} characters"
                     )
+            sent_before = self.live.question_sent_at
             try:
                 await self.live.submit(event)
+                if queued.answered_at is not None and self.live.question_sent_at != sent_before:
+                    self._turn_measured(queued.answered_at, queued.asr_final_s)
             except SessionClosed:
-                await self.conn.error("session_closed", "the interview has ended")
+                await self.error("session_closed", "the interview has ended")
             except Exception:
                 # The event's name only: an answer's words are the candidate's, not the log's.
                 log.exception("interview %s: failed to handle %s", self.live.interview_id, type(event).__name__)
-                await self.conn.error("internal", "the server failed to handle that message; please try again")
+                await self.error("internal", "the server failed to handle that message; please try again")
             if self.live.finished:
                 await self.conn.close("completed", announce=False)
+
+    def _turn_measured(self, answered_at: float, asr_final_s: float | None) -> None:
+        """An answer brought the next question: the turn's latency, and its parts, into the metrics."""
+        live = self.live
+        if self.metrics is None or live is None:
+            return
+        self.metrics.turn(
+            live.question_sent_at - answered_at,
+            asr_final=asr_final_s,
+            decision=live.decision_s,
+            question_sent=live.question_sent_at - live.decided_at,
+        )
 
 
 def message_type(message: Any) -> str:
@@ -281,7 +335,7 @@ async def join_interview(stream: CandidateStream, row: InterviewRow, live_interv
         try:
             live = await live_interviews.open(row)
         except NodeFull:
-            await conn.fail(
+            await stream.fail(
                 "rate_limited",
                 f"this server is running {stream.settings.max_live_sessions} interviews, its limit; "
                 "please try again in a few minutes",
@@ -296,7 +350,7 @@ async def join_interview(stream: CandidateStream, row: InterviewRow, live_interv
         await stream.run(live)
     except InterviewEnded:
         # The connection was let in while the interview was scheduled; it has ended since: no retake.
-        await conn.fail("session_closed", "this interview has ended; it cannot be joined again")
+        await stream.fail("session_closed", "this interview has ended; it cannot be joined again")
     except LinkClosed:
         pass
     finally:

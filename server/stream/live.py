@@ -77,6 +77,11 @@ class LiveInterview:
         self.finished = False
         # Remarks the transport adds to the report (e.g. "not recorded: no consent"); scoring knows nothing of them.
         self.report_notes: list[str] = []
+        # When the last answer was decided on and how long that took, and when the last question went out
+        # (time.monotonic()): the turn-latency metrics read them (server/metrics.py).
+        self.decision_s = 0.0
+        self.decided_at = 0.0
+        self.question_sent_at = 0.0
 
     def clock(self) -> float:
         return round(time.monotonic() - self._t0, 3)
@@ -156,7 +161,11 @@ class LiveInterview:
         async with self._lock:
             if self.finished:
                 raise SessionClosed("the interview has ended")
-            await self._apply(await self.interviewer.handle(event))
+            started = time.monotonic()
+            events = await self.interviewer.handle(event)
+            self.decided_at = time.monotonic()
+            self.decision_s = self.decided_at - started
+            await self._apply(events)
 
     async def _apply(self, events: Iterable[InterviewerEvent]) -> None:
         for event in events:
@@ -167,6 +176,7 @@ class LiveInterview:
                     self.last_question = QuestionOut.of(q, self.plan.language)
                     await self.emit(self.last_question)
                     self._question_sent_on = self.link
+                    self.question_sent_at = time.monotonic()
                 case ReportReady(report):
                     if self.report_notes:
                         report = replace(report, notes=(*report.notes, *self.report_notes))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 
 from dialogue.session import AnswerFinished
@@ -49,6 +50,9 @@ class VoiceChannel:
         self._samples = 0  # received on this connection: with `offset`, where the next frame sits in the session
         # Sees every accepted frame with its session time (the recording), so the file lines up with transcripts.
         self.on_audio: Callable[[bytes, AudioFormat, float], None] | None = None
+        # When the candidate last stopped speaking (time.monotonic()), None while they speak: where a turn's
+        # latency starts (server/metrics.py).
+        self.speech_stopped_at: float | None = None
 
     @classmethod
     def open(
@@ -89,6 +93,7 @@ class VoiceChannel:
             try:
                 match event:
                     case SpeechStarted():
+                        self.speech_stopped_at = None
                         await self.live.emit(SpeechStartedOut())
                     case TranscriptPartial(text, start, end):
                         await self.live.emit(TranscriptOut(final=False, text=text, start=start + off, end=end + off))
@@ -99,6 +104,7 @@ class VoiceChannel:
                             # A pause: the follow-up this answer would need can be worded before the turn ends.
                             self.live.interviewer.anticipate(" ".join(turn_so_far))
                     case SpeechStopped():
+                        self.speech_stopped_at = time.monotonic()
                         await self.live.emit(SpeechStoppedOut())
                     case TurnEnded(text, start, end):
                         turn_so_far.clear()
