@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import CursorResult, Insert, func, select, update
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -138,7 +139,8 @@ class WebhookOutbox:
                         updated_at=now,
                     )
                 )
-        self.on_enqueued()
+        # The worker is woken once the change commits (woken before, it would find nothing yet and sleep a poll).
+        sqlalchemy_event.listen(session.sync_session, "after_commit", lambda _: self.on_enqueued(), once=True)
         return message.id
 
     async def interview_status_changed(self, session: AsyncSession, interview_id: str, status: InterviewStatus) -> None:

@@ -134,7 +134,10 @@ async def test_the_event_commits_with_its_change_or_not_at_all(store: Store, out
         async def interview_status_changed(self, session: AsyncSession, interview_id: str, status: object) -> None:
             raise RuntimeError("the process died mid-transaction")
 
+    woken: list[int] = []
+    outbox.on_enqueued = lambda: woken.append(1)
     row = await interview(store)
+    woken.clear()
     store.listeners.append(Broken())  # type: ignore[arg-type]
     with pytest.raises(RuntimeError):
         await store.set_status(row.id, InterviewStatus.LIVE)
@@ -142,8 +145,10 @@ async def test_the_event_commits_with_its_change_or_not_at_all(store: Store, out
     got = await store.interview(row.id)
     assert got is not None and got.status == "scheduled", "the change rolled back"
     assert await events(store, f"interview.started:{row.id}") == [], "and its event with it"
+    assert woken == [], "no worker is woken for a change that did not commit"
     await store.set_status(row.id, InterviewStatus.LIVE)
     assert len(await events(store, f"interview.started:{row.id}")) == 1
+    assert woken == [1], "the worker is woken once the change commits"
 
 
 async def test_two_workers_on_one_database_never_send_the_same_attempt(
