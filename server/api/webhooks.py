@@ -72,7 +72,7 @@ class DeliveryOut(Struct):
     endpoint_id: str
     event_id: str  # the `webhook-id` header: the same on every attempt and replay
     event_type: str
-    state: str  # pending | delivered | failed | gone | refused
+    state: str  # pending | delivered | failed | gone | refused | cancelled
     next_attempt_at: datetime | None
     created_at: datetime
     attempts: list[AttemptOut]

@@ -53,6 +53,7 @@ class DeliveryState:
     FAILED = "failed"  # the retry schedule is spent
     GONE = "gone"  # the receiver answered 410; its endpoint is disabled
     REFUSED = "refused"  # the URL resolved to an address the target policy forbids
+    CANCELLED = "cancelled"  # its endpoint was deleted before it was delivered
 
 
 class EndpointNotFound(LookupError):
@@ -230,12 +231,18 @@ class WebhookOutbox:
         return row
 
     async def delete_endpoint(self, endpoint_id: str) -> None:
-        """Nothing more is sent to it; its delivery log stays readable by delivery id."""
-
-        def delete(row: WebhookEndpointRow) -> None:
-            row.deleted_at = self.clock()
-
-        await self._change_endpoint(endpoint_id, delete)
+        """Nothing more is sent to it (its pending deliveries are cancelled); its log stays readable by delivery id."""
+        now = self.clock()
+        async with self._session() as s, s.begin():
+            row = await s.get(WebhookEndpointRow, endpoint_id, with_for_update=True)
+            if row is None or row.deleted_at is not None:
+                raise EndpointNotFound(endpoint_id)
+            row.deleted_at = now
+            await s.execute(
+                update(WebhookDeliveryRow)
+                .where(WebhookDeliveryRow.endpoint_id == endpoint_id, WebhookDeliveryRow.state == DeliveryState.PENDING)
+                .values(state=DeliveryState.CANCELLED, next_attempt_at=None, updated_at=now)
+            )
 
     async def rotate_secret(self, endpoint_id: str) -> WebhookEndpointRow:
         """A new secret; the one it replaces signs too for the next 24 h."""

@@ -305,3 +305,21 @@ def test_the_allowed_targets_setting_names_known_ranges_only() -> None:
     assert target_policy(Settings.from_env({}, api_key="k")) == TargetPolicy()
     with pytest.raises(SettingsError, match="SHANMIAN_WEBHOOK_ALLOWED_TARGETS"):
         target_policy(Settings.from_env({"SHANMIAN_WEBHOOK_ALLOWED_TARGETS": "everything"}, api_key="k"))
+
+
+async def test_deleting_an_endpoint_cancels_what_it_had_pending(
+    store: Store, outbox: WebhookOutbox, clock: FakeClock, receiver: Receiver
+) -> None:
+    endpoint = await outbox.add_endpoint(receiver.url, ["interview.started"])
+    row = await interview(store)
+    await store.set_status(row.id, InterviewStatus.LIVE)
+    await outbox.delete_endpoint(endpoint.id)
+    w = worker(store, clock)
+    try:
+        assert await w.run_once() == 0
+    finally:
+        await w.aclose()
+    (log,) = await outbox.deliveries(endpoint.id)
+    assert log.delivery.state == DeliveryState.CANCELLED and receiver.received == []
+    with pytest.raises(ReplayRefused, match="deleted"):
+        await outbox.replay(log.delivery.id)
