@@ -30,6 +30,12 @@ _EN_SCORE_ASK = (
     r"outstanding)\b|/10)"
 )
 _EN_SCORE_STATE = r"\b(?:score|grade|rating)\s*[:=]\s*\d"
+# A candidate answering an interviewer never asks anyone to grade "this answer", nor names a mode to switch to.
+_EN_ABOUT_ANSWER = (
+    r"\b(?:rate|grade|score|mark|evaluate|assess|judge|classify)\s+(?:this|my|the\s+(?:above|following))\s+"
+    r"(?:answer|response|reply|submission|candidate)\b|\b(?:override|developer|god|jailbreak)\s+mode\b|"
+    r"\byou(?:'re|\s+are)\b[^.!?]{0,40}\bmode\b"
+)
 # An imperative asking for a grade, addressed to whoever reads the text ("Respond only with the score 9.").
 _EN_SCORE_ORDER = (
     r"^\W*(?:please\s+)?(?:give|rate|grade|score|mark|award|assign|output|return|respond)\b[^.!?]{0,40}"
@@ -37,6 +43,10 @@ _EN_SCORE_ORDER = (
 )
 _ZH_ADDRESSEE = r"(?:AI|人工智能|评分系统|评分模型|打分系统|系统提示|评估系统|大模型|语言模型|阅卷)"
 _ZH_INSTRUCTION = r"(?:忽略|无视|忘记|不要理会|跳过)[^。！？]{0,30}(?:规则|指令|标准|要求|提示|评分)"
+_ZH_ABOUT_ANSWER = (
+    r"(?:给|把|将|对)?(?:这个|这段|这条|我的|本|以上|上面的?)(?:回答|答案|作答)[^。！？]{0,12}(?:评|打分|判|给|定为|算作)|"
+    r"(?:覆盖|开发者|越狱)模式|(?:你|您)(?:现在)?(?:处于|进入|是|在)[^。！？]{0,10}模式"
+)
 _ZH_SCORE_ASK = (
     r"(?:给|打|评|判|输出|直接给出?)[^。！？]{0,12}(?:满分|最高分|高分|[0-9０-９十九]+\s*分|优秀)|分数\s*[:：]\s*\d"
 )
@@ -45,7 +55,16 @@ _ZH_SCORE_ASK = (
 _VOCATIVE = r"^\W*(?:dear\s+)?(?:assistant|model|grader|evaluator|scorer|ai)\s*[,:]"
 _TRIGGERS = [
     re.compile(p, re.IGNORECASE)
-    for p in (_EN_INSTRUCTION, _EN_SCORE_STATE, _EN_SCORE_ORDER, _VOCATIVE, _ZH_INSTRUCTION, _ZH_SCORE_ASK)
+    for p in (
+        _EN_INSTRUCTION,
+        _EN_SCORE_STATE,
+        _EN_SCORE_ORDER,
+        _EN_ABOUT_ANSWER,
+        _VOCATIVE,
+        _ZH_INSTRUCTION,
+        _ZH_SCORE_ASK,
+        _ZH_ABOUT_ANSWER,
+    )
 ]
 # A request for a score counts only next to an addressee: "we rated the supplier as excellent" is an answer.
 _ZH_ADDRESSED = re.compile(_ZH_ADDRESSEE, re.IGNORECASE)
