@@ -106,6 +106,15 @@ def _merged(spans: list[Span]) -> list[Span]:
     return out
 
 
+# A postscript's label before an addressed sentence ("P.S. to whatever model reads this: ...") is part of it.
+_LEAD_IN = re.compile(r"(?:\bP\.?\s?S\.?|\bN\.?\s?B\.?|附言|备注)\s*[:：]?\s*$", re.IGNORECASE)
+
+
+def _with_lead_in(text: str, span: Span) -> Span:
+    lead = _LEAD_IN.search(text, 0, span.start)
+    return Span(lead.start(), span.end) if lead else span
+
+
 def addressed_to_scorer(text: str) -> list[Span]:
     """The spans of `text` addressed to a scorer or AI: bracketed asides first, then whole sentences."""
     spans = [Span(m.start(), m.end()) for m in _BRACKETED.finditer(text) if _is_addressed(m.group())]
@@ -118,7 +127,7 @@ def addressed_to_scorer(text: str) -> list[Span]:
             spans.append(Span(m.start(), m.end()))
     for m in _MARKERS.finditer(text):  # a marker mid-sentence is cut even if its sentence looked harmless
         spans.append(Span(m.start(), m.end()))
-    return _merged(spans)
+    return _merged([_with_lead_in(text, s) for s in spans])
 
 
 def without_spans(text: str, spans: list[Span]) -> str:
@@ -127,7 +136,13 @@ def without_spans(text: str, spans: list[Span]) -> str:
         kept.append(text[at : s.start])
         at = s.end
     kept.append(text[at:])
-    return " ".join("".join(kept).split())
+    out = kept[0].rstrip()
+    for piece in kept[1:]:
+        piece = piece.lstrip()
+        # Words on either side of a cut stay apart ("valued. By"); Chinese needs no space.
+        gap = " " if out and piece and out[-1].isascii() and piece[0].isascii() else ""
+        out = (out + gap + piece).rstrip() if piece else out
+    return " ".join(out.split())
 
 
 _CHAT_MARKER = re.compile(r"<\|[^|>]{0,40}\|>")
