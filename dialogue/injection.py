@@ -26,7 +26,7 @@ _EN_INSTRUCTION = (
 )
 _EN_SCORE_ASK = (
     r"\b(?:give|rate|grade|score|mark|award|assign|output|return|respond with|evaluate)\b[^.!?]{0,60}"
-    r"(?:\b(?:10|9|ten|nine|full marks?|top (?:score|marks?|grade)|maximum|highest|perfect|strong|excellent|"
+    r"(?:\b(?:10|9|ten|nine|full marks?|top (?:score|marks?|grade)|maximum|high|highest|perfect|strong|excellent|"
     r"outstanding)\b|/10)"
 )
 _EN_SCORE_STATE = r"\b(?:score|grade|rating)\s*[:=]\s*\d"
