@@ -12,7 +12,13 @@ from typing import Any
 
 import websockets
 from prometheus_client.parser import text_string_to_metric_families
-from server_testkit import Api, Stream, answer_for, interview_scenario
+from server_testkit import Api, Stream, answer_for, interview_scenario, play, read_wav, silence_until
+
+VOICE_HELLO = {
+    "type": "hello",
+    "mode": "voice",
+    "audio": {"encoding": "pcm_s16le", "sample_rate": 16000, "channels": 1},
+}
 
 
 async def scrape(api: Api) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -101,6 +107,39 @@ async def test_a_typed_interview_moves_the_turn_histogram_and_the_live_sessions_
         return value(await scrape(api), "shanmian_live_sessions") == 0
 
     assert await until(no_live_sessions, live_server.settings.reconnect_grace_s + 15)
+
+
+async def test_a_spoken_answer_is_timed_from_the_end_of_speech_with_its_asr_part(
+    live_server: Any, api: Api, fixtures_dir: Path
+) -> None:
+    before = await scrape(api)
+    job, clips = interview_scenario(fixtures_dir)
+    strong = next(
+        c for c in clips if c.get("role") == "answer" and c.get("question") == 1 and c.get("quality") == "strong"
+    )
+    iv = await api.interview(job, mode="voice")
+    candidate = await Stream.open(f"{live_server.ws}/v1/interviews/{iv['id']}/stream?token={iv['candidate_token']}")
+    await candidate.send(VOICE_HELLO)
+    assert (await candidate.until("question"))["index"] == 1
+    await play(candidate.ws, read_wav(fixtures_dir / "backend_en" / strong["file"]))
+    assert (await silence_until(candidate, ("question",)))["type"] == "question"
+
+    after = await scrape(api)
+    for name, labels in (
+        ("shanmian_turn_latency_seconds_count", {}),
+        ("shanmian_turn_part_seconds_count", {"part": "asr_final"}),
+        ("shanmian_turn_part_seconds_count", {"part": "decision"}),
+    ):
+        assert value(after, name, **labels) - value(before, name, **labels) == 1, (name, labels)
+    # The whole wait includes the end-of-turn detection and the final transcript.
+    latency = value(after, "shanmian_turn_latency_seconds_sum") - value(before, "shanmian_turn_latency_seconds_sum")
+    asr_final = value(after, "shanmian_turn_part_seconds_sum", part="asr_final") - value(
+        before, "shanmian_turn_part_seconds_sum", part="asr_final"
+    )
+    assert 0 < asr_final <= latency
+    assert value(after, "shanmian_asr_finals_total") > value(before, "shanmian_asr_finals_total")
+    assert value(after, "shanmian_asr_busy_seconds_total") > value(before, "shanmian_asr_busy_seconds_total")
+    await candidate.ws.close()
 
 
 async def test_a_blocked_event_loop_shows_as_a_stall(api: Api) -> None:
