@@ -19,7 +19,8 @@ from dialogue.follow_up import FollowUpPolicy
 from dialogue.interviewer import Interviewer
 from dialogue.plan import Requisition, build_plan
 from server.bus import Bus, channel_name, make_bus
-from server.db.store import Store
+from server.db.store import Store, plan_to_json
+from server.db.tables import CandidateRow, InterviewRow, JobRow
 from server.runtime import Runtime
 from server.settings import Settings
 from server.stream.live import LiveInterview
@@ -100,6 +101,12 @@ async def test_a_reconnecting_candidate_gets_the_current_question_once(tmp_path:
     settings = Settings.from_env({}, api_key="k", llm_backend="none", voice=False)
     plan = build_plan(Requisition("Backend engineer", "", ("Python", "SQL"), "en"))
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+    # A stored interview: going live is a compare-and-set on its row.
+    await store.add_job(JobRow(id="job", title="Backend engineer", description="", requirements=["Python", "SQL"],
+                               language="en", pass_threshold=6.0, plan=plan_to_json(plan)))  # fmt: skip
+    await store.add_candidate(CandidateRow(id="cand", name="Ada", email=None, resume_text=None))
+    await store.add_interview(InterviewRow(id="iv-rejoin", job_id="job", candidate_id="cand", mode="text",
+                                           status="scheduled", candidate_token="c", observer_token="o"))  # fmt: skip
     runtime = Runtime(settings)
     interviewer = Interviewer(plan, runtime.interviewer_models("en"), FollowUpPolicy(max_per_question=1))
     live = LiveInterview(
