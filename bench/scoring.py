@@ -121,7 +121,7 @@ class SavedReader:
         r = self.rows.get((question, text))
         if r is None:
             return None
-        s = AnswerSignals(r["rubric"], r["surprisal"], r["relevance"], r["tokens"], 0, r["seconds"])
+        s = AnswerSignals(r["rubric"], r["surprisal"], r["detail"], r["relevance"], r["tokens"], 0, r["seconds"])
         return combined(factors(s, text, language))  # type: ignore[arg-type]
 
 
@@ -137,10 +137,10 @@ class RecordingReader(SignalReader):
     async def read(self, answer: str, question: str, other_questions: Any, language: Any) -> AnswerSignals:
         if (question, answer) in self.known:
             r = self.known[(question, answer)]
-            return AnswerSignals(r["rubric"], r["surprisal"], r["relevance"], r["tokens"], 0, 0.0)
+            return AnswerSignals(r["rubric"], r["surprisal"], r["detail"], r["relevance"], r["tokens"], 0, 0.0)
         s = await super().read(answer, question, other_questions, language)
         row = {"question": question, "text": answer, "rubric": s.rubric, "surprisal": s.surprisal,
-               "relevance": s.relevance, "tokens": s.tokens, "seconds": s.seconds, "prompt_tokens": s.prompt_tokens}  # fmt: skip
+               "detail": s.detail, "relevance": s.relevance, "tokens": s.tokens, "seconds": s.seconds, "prompt_tokens": s.prompt_tokens}  # fmt: skip
         self.out.write(json.dumps(row, ensure_ascii=False) + "\n")
         self.out.flush()
         return s
@@ -165,6 +165,25 @@ def rescore(jobs: list[tuple[dict[str, Any], InterviewPlan]], saved: SavedReader
                 item.prompt_tokens = sum(r.get("prompt_tokens", 0) for r in rows)
                 items.append(item)
     return items
+
+
+def signal_table(jobs: list[tuple[dict[str, Any], InterviewPlan]], saved: SavedReader) -> None:
+    """Each signal's median and range per language and label: where a constant's threshold falls."""
+    print("\nsignals per language and label: median (min-max)")
+    names = ("rubric", "surprisal", "detail", "relevance", "tokens")
+    for language in ("en", "zh"):
+        for label in ("strong", *OTHERS):
+            rows = [saved.rows[(planned.text, a["text"])]
+                    for job, plan in jobs if job["language"] == language
+                    for q, planned in zip(job["questions"], plan.questions, strict=True)
+                    for a in q["answers"] if a["label"] == label and (planned.text, a["text"]) in saved.rows]  # fmt: skip
+            if rows:
+                cells = " ".join(
+                    f"{n} {statistics.median(r[n] for r in rows):.2f} ({min(r[n] for r in rows):.1f}-"
+                    f"{max(r[n] for r in rows):.1f})"
+                    for n in names
+                )
+                print(f"  {language} {label:12s} n={len(rows):2d} {cells}")
 
 
 def report(items: list[Item]) -> None:
@@ -280,7 +299,9 @@ async def main() -> None:
     print(f"split {args.split}: {len(jobs)} jobs, {sum(len(q['answers']) for j, _ in jobs for q in j['questions'])} "
           f"answers; {os.cpu_count()} CPUs, load average {load_avg}")  # fmt: skip
     if args.saved:
-        report(rescore(jobs, SavedReader(args.saved)))
+        saved = SavedReader(args.saved)
+        report(rescore(jobs, saved))
+        signal_table(jobs, saved)
         return
     path = models.resolve(args.model)
     scorer = LlamaCppTokenScorer(path, n_threads=args.threads, model_sha256=models.embedded_sha256(args.model))

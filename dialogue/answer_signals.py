@@ -6,9 +6,14 @@ Three signals, read from token log-probabilities (no text is generated), after o
 - `rubric`: the expected grade (0-9) over the model's next-digit probabilities when asked to grade the answer;
 - `surprisal`: the answer's mean negative log-probability per token, given its question. Fluent, generic clichés
   are predictable (low surprisal); a real event told in the candidate's own words is not;
-- `relevance`: asked which question the answer was given to, how much more probable the answer makes *its*
-  question than the likeliest of the plan's other questions (and than fixed questions from other fields on
-  average), each against its probability after an empty answer: pointwise mutual information.
+- `detail`: the mean surprisal of the answer's `DETAIL_TOKENS` least expected tokens. A real event names things
+  no one could have guessed (a system, a place, a date, a figure with its unit) and each of them is a spike,
+  however polished the sentences around them; clichés and vague answers have no such spikes. Unlike the mean, it
+  does not drop when a specific answer is fluently worded, nor rise when an answer is short;
+- `relevance`: how much better the answer is predicted after its own question than after the plan's likeliest
+  other question (nats per answer token): pointwise mutual information read on the answer's side, where a two-to-
+  four sentence answer holds far more evidence than a one-line question. A plan with one question is compared
+  with questions from other fields instead.
 
 Candidate words are fenced, flattened to one line, cut at `MAX_ANSWER_CHARS` and tokenised as plain text
 (`PieceKind.DATA` / `MEASURED`): they can neither close the fence nor open a chat turn.
@@ -28,15 +33,14 @@ from dialogue.language import Language
 from dialogue.llm.token_logprobs import Piece, PieceKind, TokenScorer
 
 # Bump when the rubric prompt or how a signal is read changes: reports name the version they were scored with.
-PROMPT_VERSION = "rubric-2026.12-2"
+PROMPT_VERSION = "rubric-2026.12-3"
 GRADES = tuple(str(d) for d in range(10))
 # Beyond this many characters an answer is cut (a spoken answer of ~3 minutes); what follows is not read, so text
 # appended after filler to overflow the context reaches nothing.
 MAX_ANSWER_CHARS = 1400
 MAX_QUESTION_CHARS = 300
-MAX_PRIORS = 4096  # questions whose prior is remembered (a plan's questions recur in every interview for it)
-# Questions from other fields that every answer is also compared with, so that relevance has a baseline even in a
-# one-question plan.
+DETAIL_TOKENS = 10  # an answer's spikes: about one per named thing, figure or date of a two-to-four sentence story
+# Questions from other fields, the rivals of the only question of a one-question plan.
 DECOY_QUESTIONS = {
     "en": (
         "What is your favourite holiday destination and why?",
@@ -54,7 +58,8 @@ _FENCE = re.compile(r"<<<|>>>|[\r\n\t]+")
 class AnswerSignals:
     rubric: float  # expected grade, 0-9
     surprisal: float  # nats per answer token
-    relevance: float  # nats: PMI with its question minus the highest PMI with another plan question
+    detail: float  # nats: mean surprisal of the DETAIL_TOKENS least expected answer tokens
+    relevance: float  # nats per answer token: log p(answer | its question) - max log p(answer | another question)
     tokens: int  # answer tokens read
     prompt_tokens: int  # tokens evaluated for this answer (cached prefixes excluded)
     seconds: float
@@ -101,17 +106,6 @@ def _grading(answer: str, question: str) -> list[Piece]:
     ]
 
 
-def _asking(answer: str, question: str) -> list[Piece]:
-    """Which question the answer was given to: the question's tokens are measured after the answer alone."""
-    return [
-        Piece(rubric_prefix()),
-        Piece("Answer: <<<"),
-        Piece(answer, PieceKind.DATA),
-        Piece(">>>\nWhich interview question was this the answer to?<|im_end|>\n<|im_start|>assistant\nQuestion: "),
-        Piece(question, PieceKind.MEASURED),
-    ]
-
-
 def _expected_grade(logprobs: Sequence[tuple[str, float]]) -> float:
     weights = [math.exp(lp) for _, lp in logprobs]
     total = sum(weights)
@@ -121,23 +115,10 @@ def _expected_grade(logprobs: Sequence[tuple[str, float]]) -> float:
 
 
 class SignalReader:
-    """Reads `AnswerSignals` with one `TokenScorer`; remembers each question's prior (its probability after an
-    empty answer), which every answer to that plan reuses."""
+    """Reads `AnswerSignals` with one `TokenScorer`."""
 
     def __init__(self, scorer: TokenScorer) -> None:
         self.scorer = scorer
-        self._priors: dict[str, float] = {}
-
-    async def _question_logprob(self, answer: str, question: str) -> tuple[float, int]:
-        scores = await self.scorer.score(_asking(answer, question))
-        return sum(scores.measured[0]), scores.prompt_tokens
-
-    async def _prior(self, question: str) -> float:
-        if question not in self._priors:
-            if len(self._priors) >= MAX_PRIORS:
-                self._priors.clear()
-            self._priors[question] = (await self._question_logprob("", question))[0]
-        return self._priors[question]
 
     async def read(
         self, answer: str, question: str, other_questions: Sequence[str], language: Language
@@ -148,28 +129,25 @@ class SignalReader:
         graded = await self.scorer.score(_grading(text, asked), next_tokens=GRADES)
         answer_lps = graded.measured[0]
         evaluated = graded.prompt_tokens
-        plan_others = [fenced(q, MAX_QUESTION_CHARS) for q in other_questions]
-        decoys = [fenced(q, MAX_QUESTION_CHARS) for q in DECOY_QUESTIONS[language]]
-        questions = list(dict.fromkeys([asked, *plan_others, *decoys]))
-        # Priors first: consecutive calls that share the answer then reuse its evaluation.
-        priors = [await self._prior(q) for q in questions]
-        pmis = {}
-        for q, prior in zip(questions, priors, strict=True):
-            logprob, n = await self._question_logprob(text, q)
-            evaluated += n
-            pmis[q] = logprob - prior
-        # The answer must fit its own question better than any other question of the plan (an answer meant for
-        # another question fits that one best), and better than questions from other fields on average.
-        rivals = [pmis[q] for q in plan_others if q != asked]
-        unrelated = [pmis[q] for q in decoys if q != asked]
-        baseline = max([*rivals, sum(unrelated) / len(unrelated) if unrelated else 0.0])
-        surprisal = -sum(answer_lps) / len(answer_lps) if answer_lps else 0.0
-        pmi = pmis[asked]
+        rivals = [fenced(q, MAX_QUESTION_CHARS) for q in other_questions] or list(DECOY_QUESTIONS[language])
+        own = _mean(answer_lps)
+        best_rival = -math.inf
+        for rival in dict.fromkeys(q for q in rivals if q != asked):
+            # The same rubric turn, so that the two readings differ only in the question.
+            read = await self.scorer.score(_grading(text, rival))
+            evaluated += read.prompt_tokens
+            best_rival = max(best_rival, _mean(read.measured[0]))
+        spikes = sorted(answer_lps)[:DETAIL_TOKENS]
         return AnswerSignals(
             rubric=_expected_grade(graded.next_token),
-            surprisal=surprisal,
-            relevance=pmi - baseline,
+            surprisal=-own,
+            detail=-_mean(spikes),
+            relevance=own - best_rival if best_rival > -math.inf else 0.0,
             tokens=len(answer_lps),
             prompt_tokens=evaluated,
             seconds=time.perf_counter() - started,
         )
+
+
+def _mean(logprobs: Sequence[float]) -> float:
+    return sum(logprobs) / len(logprobs) if logprobs else 0.0

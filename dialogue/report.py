@@ -60,6 +60,7 @@ class Signals:
 
     rubric: float  # expected grade 0-9 over the next digit after graded examples
     surprisal: float  # nats per token of the answer; low = predictable, generic wording
+    detail: float  # nats: mean surprisal of the answer's least expected tokens; low = nothing specific named
     relevance: float  # nats: PMI with its own question minus the highest PMI with another plan question
     tokens: int
 

@@ -3,8 +3,9 @@
 An answer's score is 10 x content x specificity x relevance x substance, each factor in [0, 1]:
 
 - content: the rubric grade (expected value over the next digit after graded examples) / 9;
-- specificity: from the answer's surprisal; wording as predictable as fluent clichés is scaled down;
-- relevance: from how much more the answer predicts its own question than the likeliest other plan question;
+- specificity: from the answer's surprisal and detail; wording as predictable as fluent clichés, naming nothing a
+  listener could not have guessed, is scaled down;
+- relevance: from how much better its own question predicts the answer than the likeliest other plan question;
 - substance: an answer that is mostly a comma-separated list of keywords is scaled down.
 
 Text addressed to the scorer or an AI is removed and the answer is read with and without it: the lower score is
@@ -49,18 +50,21 @@ log = logging.getLogger(__name__)
 
 # Fewer recognised words than this (English words, or Chinese characters) is not an answer one can judge.
 MIN_UNITS = {"en": 8, "zh": 12}
-# Surprisal (nats/token) at or below which wording counts as fully generic, and at or above which not at all. Dev
-# split (tests/dialogue/scoring_devset): fluent generic answers 2.46 (en) and 2.68 (zh), strong answers 3.35 and up
-# (en) and 3.50 and up (zh); Chinese text is less predictable per token.
+# Specificity: wording counts as generic when both its mean surprisal (nats/token) and its detail (the mean surprisal
+# of its least expected tokens, the names, dates and figures of a real event) are low. Either signal at its SPECIFIC
+# value or above clears it: a polished answer about a real event is fluent (low mean) but names things (high
+# detail). Dev split (tests/dialogue/scoring_devset): see the README's scoring table for the medians per label.
 SURPRISAL_GENERIC = {"en": 2.5, "zh": 2.7}
 SURPRISAL_SPECIFIC = {"en": 3.3, "zh": 3.5}
+DETAIL_GENERIC = {"en": 7.8, "zh": 7.8}
+DETAIL_SPECIFIC = {"en": 9.0, "zh": 9.2}
 SPECIFICITY_FLOOR = 0.35  # a generic answer keeps this share of its content score
-# Relevance margin (nats, PMI with its own question minus the highest with another plan question): at or below LOW
-# another question of the plan fits the answer better. Dev split: strong answers 1.17 and up, well-told answers to
-# another question of the same job -12.0.
-RELEVANCE_LOW = -1.0
-RELEVANCE_HIGH = 1.0
-RELEVANCE_FLOOR = 0.2
+# Relevance (nats per answer token: how much better the answer is predicted after its own question than after the
+# plan's likeliest other question): at or below LOW another question fits it clearly better. Questions of one plan
+# share a field, so a real answer can fit a sibling question almost as well: the ramp is wide and the floor high.
+RELEVANCE_LOW = -0.25
+RELEVANCE_HIGH = 0.05
+RELEVANCE_FLOOR = 0.3
 # An answer whose text is mostly short comma-separated fragments is a keyword list.
 LIST_FRAGMENTS = 6
 LIST_SHARE = 0.6
@@ -87,7 +91,10 @@ def _ramp(x: float, low: float, high: float) -> float:
 
 
 def factors(signals: AnswerSignals, text: str, language: Language) -> Factors:
-    specific = _ramp(signals.surprisal, SURPRISAL_GENERIC[language], SURPRISAL_SPECIFIC[language])
+    specific = max(
+        _ramp(signals.surprisal, SURPRISAL_GENERIC[language], SURPRISAL_SPECIFIC[language]),
+        _ramp(signals.detail, DETAIL_GENERIC[language], DETAIL_SPECIFIC[language]),
+    )
     relevant = _ramp(signals.relevance, RELEVANCE_LOW, RELEVANCE_HIGH)
     return Factors(
         content=max(0.0, min(1.0, signals.rubric / 9)),
@@ -159,7 +166,7 @@ class AnswerJudge:
             question.dimension,
             n_turns,
             read.score,
-            Signals(round(s.rubric, 3), round(s.surprisal, 3), round(s.relevance, 3), s.tokens),
+            Signals(round(s.rubric, 3), round(s.surprisal, 3), round(s.detail, 3), round(s.relevance, 3), s.tokens),
             Factors(*(round(x, 3) for x in astuple(read.factors))),
             removed=tuple(said[sp.start : sp.end].strip() for sp in spans),
             truncated=len(fenced(clean, MAX_ANSWER_CHARS + 1)) > MAX_ANSWER_CHARS,
@@ -258,6 +265,7 @@ async def build_report(
         rationale = " ".join(
             text.rationale.format(
                 question_id=a.question_id, score=a.score, rubric=a.signals.rubric, surprisal=a.signals.surprisal,
+                detail=a.signals.detail,
                 margin=a.signals.relevance, content=a.factors.content, specificity=a.factors.specificity,
                 relevance=a.factors.relevance, substance=a.factors.substance,
             )

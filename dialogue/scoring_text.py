@@ -40,8 +40,8 @@ _EN = ScoringText(
     truncated="A very long answer was read up to its first {chars} characters.",
     rationale=(
         "{question_id}: {score:.1f} = 10 x content {content:.2f} (rubric {rubric:.1f}/9) x specificity "
-        "{specificity:.2f} (surprisal {surprisal:.2f} nats/token) x relevance {relevance:.2f} (PMI margin "
-        "{margin:+.1f} nats) x substance {substance:.2f}."
+        "{specificity:.2f} (surprisal {surprisal:.2f} nats/token, detail {detail:.1f}) x relevance {relevance:.2f} "
+        "(margin {margin:+.2f} nats/token) x substance {substance:.2f}."
     ),
     judge="Judge model ({model}) gave {score}/10 on its own; it is reported here and not mixed into the score.",
 )
@@ -66,7 +66,8 @@ _ZH = ScoringText(
     truncated="一个很长的回答只读取了前 {chars} 个字符。",
     rationale=(
         "{question_id}：{score:.1f} = 10 × 内容 {content:.2f}（评分量表 {rubric:.1f}/9）× 具体性 {specificity:.2f}"
-        "（意外度 {surprisal:.2f} 纳特/词元）× 切题 {relevance:.2f}（PMI 差 {margin:+.1f}）× 实质 {substance:.2f}。"
+        "（意外度 {surprisal:.2f} 纳特/词元，细节 {detail:.1f}）× 切题 {relevance:.2f}（差 {margin:+.2f} 纳特/词元）"
+        "× 实质 {substance:.2f}。"
     ),
     judge="评判模型（{model}）单独给出 {score}/10，仅供参考，不计入分数。",
 )

@@ -98,11 +98,6 @@ async def test_a_whole_text_interview_ends_with_a_stored_report(
     assert mine.status_code == 200 and mine.json() == report
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11 is open: the probability-based scorer gives the backend_en fixture's strong interview 3.2 and "
-    "its weak one 3.6 (measured at stop 17); the scorer, not this bound, is what must change",
-)
 async def test_strong_answers_score_at_least_two_points_above_weak_ones(
     live_server: Any, api: Api, fixtures_dir: Path
 ) -> None:
