@@ -137,7 +137,9 @@ class Interviewer:
         before = len(self.session.turns)
         action = self.session.handle(event)
         out: list[InterviewerEvent] = [TurnRecorded(t) for t in self.session.turns[before:]]
-        if len(self.session.turns) > before:
+        # An answer about to get a follow-up is judged with it, once the follow-up's answer is in: judging it now
+        # would only be superseded, and the scorer's time is what the report waits on.
+        if len(self.session.turns) > before and not isinstance(action, AskFollowUp):
             self._judging.turn_ended(self.session.turns)
         match action:
             case Ask(question):

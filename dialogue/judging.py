@@ -1,7 +1,8 @@
 """Judges each answer when its turn ends, in the background, so the report is ready soon after the last answer.
 
 `SessionJudging` starts a judgement of a main question's answer (its turns so far, follow-ups included) when a
-turn ends and never waits for it: the candidate's next question goes out at once. The scoring model runs on its
+turn ends and never waits for it: the candidate's next question goes out at once. The interviewer does not ask
+for one when a follow-up is coming: that judgement would only be superseded by the one after the follow-up. The scoring model runs on its
 own low-priority worker (`LlamaCppTokenScorer`), so it takes the CPU only when speech recognition and question
 wording leave it free. At the end, `answers()` collects what is done and judges whatever is not.
 """

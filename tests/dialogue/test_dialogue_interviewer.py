@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from typing import Any, TypeVar
 
 import pytest
 
 import models
+from dialogue.answer_signals import SignalReader
 from dialogue.interviewer import (
     InterviewClosed,
     Interviewer,
@@ -18,7 +19,9 @@ from dialogue.interviewer import (
     TurnRecorded,
 )
 from dialogue.llm import LlamaCppBackend
+from dialogue.llm.token_logprobs import Piece, PieceKind, TokenScores
 from dialogue.plan import QuestionSpec, Requisition, build_plan
+from dialogue.scoring import AnswerJudge
 from dialogue.session import AnswerFinished, QuestionKind, RephraseAsked
 from dialogue.wording import WordingConfig, valid_rephrase
 
@@ -145,3 +148,41 @@ async def test_drafts_wait_their_turn_instead_of_piling_up(smollm: LlamaCppBacke
     assert isinstance(event, QuestionAsked) and event.question.kind is QuestionKind.REPHRASE
     await first.close("test")
     await second.close("test")
+
+
+class ReadsRecorded:
+    """A `TokenScorer` that records which answers were read and grades every one 5: the interviewer's scheduling
+    of judgements is what is under test here, not the scores (tests/dialogue/test_dialogue_scoring.py reads real
+    answers with the real model)."""
+
+    name = "reads-recorded"
+    model_sha256 = None
+
+    def __init__(self) -> None:
+        self.answers: list[str] = []
+
+    async def score(self, pieces: Sequence[Piece], *, next_tokens: Sequence[str] = ()) -> TokenScores:
+        measured = [p.text for p in pieces if p.kind is PieceKind.MEASURED]
+        if next_tokens:  # the grading read of an answer (rival questions' reads ask for no next token)
+            self.answers += measured
+        grades = tuple((t, 0.0 if t == "5" else -20.0) for t in next_tokens)
+        return TokenScores(tuple((-3.0,) * 12 for _ in measured), grades, 1, 0.0)
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_an_answer_that_gets_a_follow_up_is_judged_once_with_it_not_before() -> None:
+    scorer = ReadsRecorded()
+    plan = build_plan(Requisition("Backend Engineer", "", ("microservices",), "en"))
+    interviewer = Interviewer(plan, InterviewerModels(answers=AnswerJudge(SignalReader(scorer))))
+    interviewer.start()
+    thin = "I used microservices in a project. It was fine, we fixed the problems."
+    [_, follow_up] = await interviewer.handle(AnswerFinished(thin))
+    assert isinstance(follow_up, QuestionAsked) and follow_up.question.kind is QuestionKind.FOLLOW_UP
+    await asyncio.sleep(0.05)
+    assert scorer.answers == [], "an answer about to be followed up was judged on its own"
+    more = "The result was that our error rate dropped by half, and the team kept that process afterwards."
+    await interviewer.handle(AnswerFinished(more))
+    await asyncio.sleep(0.05)
+    assert scorer.answers == [f"{thin} {more}"], "the main question is judged once, on both answers, in the background"
