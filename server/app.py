@@ -114,7 +114,6 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
         },
         plugins=[bus.plugin],
         middleware=[
-            metrics.middleware,
             SecurityHeadersMiddleware(behind_tls=settings.behind_tls),
             rest_rate_limit(settings).middleware,
             StreamRateLimitMiddleware(

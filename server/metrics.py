@@ -1,7 +1,7 @@
 """Prometheus metrics of one app (GET /metrics, HR key): its own CollectorRegistry, so several apps in one process
 stay apart; the turn-latency histogram, client errors by code, observers and live sessions, the event-loop probe.
 
-The streams record into the `Metrics` of the app that serves them (`current_metrics`); nothing here is global.
+Each app provides its `Metrics` as a dependency; the streams it serves are handed it. Nothing here is global.
 """
 
 from __future__ import annotations
@@ -10,12 +10,10 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextvars import ContextVar
 from typing import Any
 
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
-from litestar.types import ASGIApp, Receive, Scope, Send
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import CounterMetricFamily, Metric
@@ -31,15 +29,6 @@ from server.stream.registry import LiveInterviews
 # A turn is what the candidate waits through in silence: a second feels slow, three feel broken.
 TURN_BUCKETS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 60.0)
 TURN_PARTS = ("asr_final", "decision", "question_sent")
-
-# The metrics of the app serving the current request or connection (set by `Metrics.middleware`); read by the
-# candidate stream, whose constructors are shared with the WebRTC transport.
-_current: ContextVar[Metrics | None] = ContextVar("shanmian_metrics", default=None)
-
-
-def current_metrics() -> Metrics | None:
-    """The serving app's metrics, or None outside a request (a stream built by a test, say): nothing is recorded."""
-    return _current.get()
 
 
 class Metrics:
@@ -111,18 +100,6 @@ class Metrics:
         return encoder(self.registry), content_type
 
     # --- wiring into the app ---------------------------------------------------------------------------------
-
-    def middleware(self, app: ASGIApp) -> ASGIApp:
-        """Makes these metrics the current ones for everything a request or connection runs."""
-
-        async def with_metrics(scope: Scope, receive: Receive, send: Send) -> None:
-            token = _current.set(self)
-            try:
-                await app(scope, receive, send)
-            finally:
-                _current.reset(token)
-
-        return with_metrics
 
     def observer_seats(self, per_interview: int) -> ObserverSeats:
         return _CountedSeats(per_interview, self.observers)

@@ -17,7 +17,7 @@ from dialogue.session import AnswerFinished, CandidateEnded, RepeatAsked, Rephra
 from media import UnsupportedAudio
 from server.db.store import InterviewEnded
 from server.db.tables import InterviewRow
-from server.metrics import Metrics, current_metrics
+from server.metrics import Metrics
 from server.runtime import Runtime
 from server.settings import Settings
 from server.stream.frames import BadFrame, accept_frame
@@ -79,8 +79,7 @@ class CandidateStream:
         self.runtime = runtime
         self.recordings = recordings
         self.track_audio = track_audio
-        # The serving app's, unless given: this stream is built inside a request (WebSocket or WebRTC offer).
-        self.metrics = metrics if metrics is not None else current_metrics()
+        self.metrics = metrics  # the serving app's; None (a stream built by a test) records nothing
         self.live: LiveInterview | None = None
         self.hello: Hello | None = None
         self.voice: VoiceChannel | None = None

@@ -22,6 +22,7 @@ from server.bus import Bus
 from server.db.status import ENDED
 from server.db.store import Store
 from server.errors import ApiError, conflict, errors, not_found
+from server.metrics import Metrics
 from server.observer_tickets import ObserverTickets
 from server.runtime import Runtime
 from server.settings import Settings
@@ -43,6 +44,7 @@ async def candidate_stream(
     runtime: NamedDependency[Runtime],
     settings: NamedDependency[Settings],
     recordings: NamedDependency[Recordings],
+    metrics: NamedDependency[Metrics],
     token: FromQuery[str | None] = None,
 ) -> None:
     await socket.accept()
@@ -57,7 +59,7 @@ async def candidate_stream(
     if row.status in ENDED:
         await conn.fail("session_closed", f"this interview is {row.status}; it cannot be joined again")
         return
-    stream = CandidateStream(conn, settings, runtime, recordings)
+    stream = CandidateStream(conn, settings, runtime, recordings, metrics=metrics)
     await join_interview(stream, row, live_interviews)
 
 
@@ -166,6 +168,7 @@ async def rtc_offer(
     settings: NamedDependency[Settings],
     recordings: NamedDependency[Recordings],
     rtc_peers: NamedDependency[RtcPeers],
+    metrics: NamedDependency[Metrics],
     token: FromQuery[str | None] = None,
 ) -> dict[str, str]:
     """Join an interview over WebRTC: an SDP offer (audio track, `events` data channel) in, the answer out."""
@@ -193,6 +196,7 @@ async def rtc_offer(
             recordings=recordings,
             live_interviews=live_interviews,
             on_closed=rtc_peers.forget,
+            metrics=metrics,
         )
         rtc_peers.add(peer)
         answer = await answer_offer(pc, data)

@@ -29,6 +29,7 @@ from msgspec import Struct
 from media import PipelineClosed
 from server.db.tables import InterviewRow
 from server.errors import bad_request
+from server.metrics import Metrics
 from server.runtime import Runtime
 from server.settings import Settings
 from server.stream.candidate import TRACK_AUDIO, CandidateStream, join_interview
@@ -98,13 +99,16 @@ class RtcPeer:
         recordings: Recordings,
         live_interviews: LiveInterviews,
         on_closed: Any,
+        metrics: Metrics | None = None,
     ) -> None:
         self.row = row
         self.pc = pc
         self.settings = settings
         self.live_interviews = live_interviews
         self.link = DataChannelTransport(self)
-        self.stream = CandidateStream(Connection(self.link), settings, runtime, recordings, track_audio=True)
+        self.stream = CandidateStream(
+            Connection(self.link), settings, runtime, recordings, track_audio=True, metrics=metrics
+        )
         self.closed = False
         self.last_media = time.monotonic()
         self._on_closed = on_closed

@@ -92,13 +92,14 @@ async def test_a_typed_interview_moves_the_turn_histogram_and_the_live_sessions_
     observer = await websockets.connect(
         f"{live_server.ws}/v1/interviews/{iv['id']}/observe?token={iv['observer_token']}"
     )
-    assert value(await scrape(api), "shanmian_observers_connected") == 1
+
+    async def observers(n: int) -> bool:
+        return value(await scrape(api), "shanmian_observers_connected") == n
+
+    # The seat is taken by the handler just after the handshake the client saw complete.
+    assert await until(lambda: observers(1))
     await observer.close()
-
-    async def no_observers() -> bool:
-        return value(await scrape(api), "shanmian_observers_connected") == 0
-
-    assert await until(no_observers)
+    assert await until(lambda: observers(0))
 
     # The candidate leaves and does not come back: once the reconnect grace is over the session is gone.
     await candidate.ws.close()
