@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import AppServer, ServerFactory
 from server_testkit import REPORT_WAIT_S, Api, Stream, answer_for, interview_scenario
 from standardwebhooks import Webhook
 from webhook_receiver import Receiver
@@ -19,7 +18,7 @@ JOB = {"title": "Backend engineer", "questions": [{"text": "Tell me about a proj
 
 
 @pytest.fixture(scope="module")
-async def server(server_factory: ServerFactory) -> AppServer:
+async def server(server_factory: Any) -> Any:
     srv = await server_factory.start(webhook_allowed_targets="loopback")
     worker = srv.app.state.services.webhooks.worker
     worker.poll_s = 0.05
@@ -28,7 +27,7 @@ async def server(server_factory: ServerFactory) -> AppServer:
 
 
 @pytest.fixture
-def hr(server: AppServer) -> Api:
+def hr(server: Any) -> Api:
     return Api(server.base, server.api_key)
 
 
@@ -98,7 +97,7 @@ async def test_endpoints_are_registered_listed_and_deleted_and_the_secret_is_sho
 
 
 async def test_loopback_targets_are_refused_unless_the_setting_allows_them(
-    server_factory: ServerFactory, receiver: Receiver
+    server_factory: Any, receiver: Receiver
 ) -> None:
     strict = await server_factory.start()
     try:
@@ -113,7 +112,7 @@ async def test_loopback_targets_are_refused_unless_the_setting_allows_them(
 
 
 async def test_a_typed_interview_sends_started_completed_and_report_ready_signed(
-    server: AppServer, hr: Api, receiver: Receiver, fixtures_dir: Path
+    server: Any, hr: Api, receiver: Receiver, fixtures_dir: Path
 ) -> None:
     endpoint = await register(hr, receiver.url, "interview.started", "interview.completed", "report.ready")
     job, clips = interview_scenario(fixtures_dir)
