@@ -12,10 +12,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from media.asr import DEFAULT_MODELS, ASRConfig
+from media.asr import DEFAULT_MODELS
+from server.cpu_budget import DEFAULT as THREADS
 
 EMBEDDED_LLM = "smollm2-135m-instruct"
-_ASR_DEFAULTS = ASRConfig()
 
 
 class SettingsError(ValueError):
@@ -36,7 +36,7 @@ class Settings:
     llm_model: str = EMBEDDED_LLM  # manifest name or GGUF path (llama_cpp), model name (openai)
     llm_base_url: str = ""
     llm_api_key: str = ""
-    llm_threads: int = 2
+    llm_threads: int = THREADS.llm_threads  # thread defaults follow the usable cores: server/cpu_budget.py
     llm_judge: bool = False  # the embedded 135M model cannot judge answers; a capable model can
     llm_wording: bool = True
     # Interview languages the model words questions in; empty means English only for the embedded 135M model
@@ -53,21 +53,20 @@ class Settings:
     score_model: str = "qwen2.5-coder-1.5b-instruct"
     score_base_url: str = ""
     score_api_key: str = ""
-    # One thread: scoring runs niced beside speech recognition, and llama.cpp's threads spin-wait on each other
-    # when the cores are busy (measured 4x slower with 2 threads on a loaded 2-core machine).
-    score_threads: int = 1
+    # One thread on up to 4 cores: scoring runs niced beside speech recognition, and llama.cpp's threads spin-wait
+    # on each other when the cores are busy (measured 4x slower with 2 threads on a loaded 2-core machine).
+    score_threads: int = THREADS.score_threads
     # Who drafts plans for jobs posted without questions, and résumé probes: a manifest name or GGUF path
     # (llama.cpp, loaded on first use), "llm" (the SHANMIAN_LLM_* model) or "none" (the rule-based plan, no probes).
     plan_model: str = "qwen2.5-coder-1.5b-instruct"
-    plan_threads: int = 1  # drafting is background work: one thread leaves the other core to live interviews
+    plan_threads: int = THREADS.plan_threads  # drafting is background work: live interviews keep the other cores
     max_follow_ups: int = 1
     voice: bool = True  # load ASR and VAD; off, the server takes text interviews only (and starts faster)
     asr_model_en: str = DEFAULT_MODELS["en"]
     asr_model_zh: str = DEFAULT_MODELS["zh"]
-    # ASR batches decoded at once, and CTranslate2 threads each: workers x threads = the cores. The defaults are
-    # media's, where the measurement that chose them is.
-    asr_workers: int = _ASR_DEFAULTS.workers
-    asr_threads: int = _ASR_DEFAULTS.cpu_threads
+    # ASR batches decoded at once, and CTranslate2 threads each (media/asr.py has the 2-core measurement).
+    asr_workers: int = THREADS.asr_workers
+    asr_threads: int = THREADS.asr_threads
     reconnect_grace_s: float = 120.0
     hello_timeout_s: float = 30.0
     max_text_chars: int = 4000
