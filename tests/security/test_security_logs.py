@@ -18,6 +18,7 @@ import httpx
 import pytest
 import websockets
 from security_testkit import ANSWER, API_KEY, ServerProcess, hr, schedule, start_process
+from server_testkit import REPORT_WAIT_S
 from services_testkit import unavailable
 
 from server.cli import _banner
@@ -124,6 +125,10 @@ async def _candidate_page_answers_everything(page: Any, join_url: str) -> None:
     await page.locator("#question").wait_for()
     for _ in range(10):
         if await page.locator("#overall").is_visible():
+            return
+        if not await page.locator("#answer").is_visible():
+            # The closing answer is in: the page waits for the report, which follows scoring.
+            await page.locator("#overall").wait_for(timeout=REPORT_WAIT_S * 1000)
             return
         asked = await page.locator("#question").inner_text()
         await page.locator("#answer").fill(ANSWER)
