@@ -1,6 +1,6 @@
 """What a language model's probabilities say about one answer: rubric grade, genericity, relevance to its question.
 
-Three signals, read from token log-probabilities (no text is generated), after one fixed rubric conversation
+Four signals, read from token log-probabilities (no text is generated), after one fixed rubric conversation
 (ChatML: instructions, then graded examples from other jobs as earlier turns) that the model keeps evaluated:
 
 - `rubric`: the expected grade (0-9) over the model's next-digit probabilities when asked to grade the answer;
