@@ -1,19 +1,23 @@
-"""The `shanmian` command: `serve [--host --port]` runs the server on the embedded defaults; `doctor` checks the install."""
+"""The `shanmian` command: `serve [--host --port]` runs the server on the embedded defaults; `doctor` checks the install;
+`audit verify` checks the audit log's hash chain in the configured database."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 import time
 
 import uvicorn
+from sqlalchemy.ext.asyncio import create_async_engine
 
 import models
 from models import ModelError
 from server import doctor, log_redaction
 from server.app import create_app
+from server.db import audit_log
 from server.probes import probe
 from server.runtime import Runtime
 from server.settings import Settings, SettingsError
@@ -65,6 +69,11 @@ async def _serve(settings: Settings) -> None:
     print(f"start-up: models loaded in {time.perf_counter() - started:.1f} s", flush=True)
     print(_banner(settings, runtime), flush=True)
     app = create_app(settings, runtime)
+    # What start-up allocated (models' Python objects, tokenizers, imports) lives as long as the process: moved out
+    # of the collector's sight, a full collection no longer walks it, so it pauses every live session's event loop
+    # for a fraction of the time (about 50 ms to well under 1 ms on a 2-core VM, measured after the default load).
+    gc.collect()
+    gc.freeze()
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -81,6 +90,25 @@ async def _serve(settings: Settings) -> None:
         await runtime.aclose()
 
 
+async def _verify_audit(settings: Settings) -> int:
+    """Prints OK with the number of entries, or the first entry that is not as written; 1 then, 2 when the database
+    has no audit chain (not migrated)."""
+    engine = create_async_engine(settings.sqlalchemy_url)
+    try:
+        verdict = await audit_log.verify(engine)
+    except audit_log.AuditChainMissing as exc:
+        print(f"shanmian: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        await engine.dispose()
+    state = verdict.state
+    if verdict.problem is None:
+        print(f"OK: {verdict.rows} entries, seq {state.start_seq} to {state.head_seq}, head hash {state.head_hash}")
+        return 0
+    print(f"FAILED at seq {verdict.problem.seq}: {verdict.problem.what} ({verdict.rows} entries read)")
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="shanmian", description="Shanmian, the real-time AI interview server")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -88,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", help="address to bind (SHANMIAN_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (SHANMIAN_PORT, default 8000)")
     sub.add_parser("doctor", help="check this install: CPU, native builds, models (sha256) and each engine")
+    audit = sub.add_parser("audit", help="the audit log in DATABASE_URL")
+    audit.add_subparsers(dest="audit_command", required=True).add_parser(
+        "verify", help="walk the hash chain: OK with the entry count, or the first altered or missing entry (exit 1)"
+    )
     args = parser.parse_args(argv)
     overrides = {
         k: v for k, v in (("host", getattr(args, "host", None)), ("port", getattr(args, "port", None))) if v is not None
@@ -101,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "doctor":
         return doctor.run(settings)
+    if args.command == "audit":
+        return asyncio.run(_verify_audit(settings))
     try:
         asyncio.run(_serve(settings))
     except (ModelError, StartupProbeFailed) as exc:
