@@ -16,11 +16,14 @@ import numpy as np
 from scipy import stats
 
 from dialogue.language import Language, words
+from dialogue.report import Band, band
 
 MIN_WORDS_EN = 25
 MIN_CHARS_ZH = 40
 MIN_STAR_ELEMENTS = 2  # of situation, task/action, result: a behavioural answer with fewer tells no story
-RATING_LEVELS = 11  # AI and human ratings on the report's 0-10 scale, as whole points
+# AI and human ratings on the reviewers' scorecard scale, 1 to 4, held here as 0 to 3: a reviewer rates each
+# dimension 1 (definitely not) to 4 (strong yes); the AI's answer score is placed in the report's four bands.
+RATING_LEVELS = 4
 # Fewer pairs than this and the item-total correlation is noise.
 MIN_DISCRIMINATION_PAIRS = 10
 ALPHA = 0.05
@@ -49,8 +52,8 @@ class Asking:
     rephrase_requested: bool
     abandoned: bool  # the candidate left the interview at this question
     score: float | None = None  # the answer's score on the 0-10 scale; None when unscored
-    ai_rating: int | None = None  # the AI's and a human reviewer's rating, whole points 0-10, where a human reviewed
-    human_rating: int | None = None
+    ai_rating: int | None = None  # the AI's and a human reviewer's rating, 0-3 (see RATING_LEVELS), where a human
+    human_rating: int | None = None  # reviewed (ai_level and human_level say how each is placed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +108,19 @@ def is_valid_answer(answer: Answer | None, language: Language, behavioural: bool
     if answer_length(answer.text, language) < (MIN_CHARS_ZH if language == "zh" else MIN_WORDS_EN):
         return False
     return not behavioural or answer.star_elements >= MIN_STAR_ELEMENTS
+
+
+_BAND_LEVEL = {Band.LIMITED: 0, Band.DEVELOPING: 1, Band.SOLID: 2, Band.STRONG: 3}
+
+
+def ai_level(score: float) -> int:
+    """An answer score (0-10) on the scorecard's scale: its report band, limited 0 to strong 3."""
+    return _BAND_LEVEL[band(score)]
+
+
+def human_level(ratings: Sequence[int]) -> int:
+    """Reviewers' ratings (1-4) of a question's dimension as one level 0-3: their median, halves rounded up."""
+    return math.floor(float(np.median(ratings)) + 0.5) - 1
 
 
 def wilson(hits: int, n: int) -> Proportion:

@@ -15,7 +15,7 @@ import numpy as np
 from scipy import stats
 
 from dialogue.plan import Dimension
-from dialogue.report import Recommendation, recommend
+from dialogue.report import Recommendation, overall_score, recommend
 from hr.bias_audit import AuditRecord, BiasAudit, bias_audit
 
 MIN_OUTCOMES = 30
@@ -191,20 +191,12 @@ class WeightSimulation:
     proposed: SimulatedOutcomes
 
 
-def weighted_overall(scores: Mapping[str, float], weights: Mapping[str, float]) -> float | None:
-    """The report's overall score: the weighted mean of the scored dimensions, weights renormalised over them,
-    to one decimal (as dialogue.scoring computes it)."""
-    scored = [(scores[name], w) for name, w in weights.items() if name in scores]
-    total = sum(w for _, w in scored)
-    return round(sum(s * w for s, w in scored) / total, 1) if scored and total > 0 else None
-
-
 def _replay(
     interviews: Sequence[StoredInterview], weights: Mapping[str, float], pass_threshold: float
 ) -> SimulatedOutcomes:
     records = []
     for interview in interviews:
-        overall = weighted_overall(interview.dimension_scores, weights)
+        overall = overall_score(interview.dimension_scores, weights)
         records.append(
             AuditRecord(
                 recommend(overall, pass_threshold),

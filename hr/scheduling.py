@@ -313,3 +313,52 @@ def check_start_now(mode: StartBefore, now: datetime, sessions_now: int) -> None
         )
     if sessions_now >= mode.seats:
         raise NoSeatNowError("All interview seats are in use right now; please try again in a few minutes.")
+
+
+class AvailabilityError(ValueError):
+    """Availability HR cannot set as given; `code` is stable for clients, the message says what to change."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def check_zone(name: str) -> ZoneInfo:
+    """The IANA zone called `name`, or an AvailabilityError naming it."""
+    try:
+        return ZoneInfo(name)
+    except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError; a malformed key is a ValueError
+        raise AvailabilityError(
+            "unknown_time_zone", f"{name!r} is not an IANA time zone (e.g. Asia/Shanghai)"
+        ) from None
+
+
+def check_availability(availability: Availability) -> None:
+    """Raise an AvailabilityError unless the availability can offer slots as written."""
+    check_zone(availability.time_zone)
+    if availability.seats < 1:
+        raise AvailabilityError("bad_rule", "seats must be 1 or more")
+    if availability.slot_length <= timedelta(0):
+        raise AvailabilityError("bad_rule", "the slot length must be positive")
+    if availability.min_notice < timedelta(0) or availability.horizon <= availability.min_notice:
+        raise AvailabilityError(
+            "bad_rule", "the horizon must lie beyond the minimum notice, and the notice be 0 or more"
+        )
+    windows = [(f"weekday {r.weekday}", r.window) for r in availability.weekly]
+    windows += [(o.day.isoformat(), w) for o in availability.overrides for w in o.windows]
+    for rule in availability.weekly:
+        if not 0 <= rule.weekday <= 6:
+            raise AvailabilityError("bad_rule", f"weekday {rule.weekday}: use 0 (Monday) to 6 (Sunday)")
+    for where, window in windows:
+        if window.start == window.end:
+            raise AvailabilityError("bad_rule", f"{where}: a window from {window.start:%H:%M} to itself offers no time")
+
+
+def check_deadline(mode: StartBefore, now: datetime) -> None:
+    """The "any time before" mode's deadline must still be ahead when HR sets it."""
+    if mode.deadline <= now:
+        raise AvailabilityError(
+            "past_deadline", f"the deadline {mode.deadline.astimezone(UTC):%Y-%m-%d %H:%M} UTC has passed"
+        )
+    if mode.seats < 1:
+        raise AvailabilityError("bad_rule", "seats must be 1 or more")

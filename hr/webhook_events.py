@@ -133,6 +133,36 @@ class PlanVersionCreated:
     reason: str | None = field(metadata=doc("Why, e.g. an approved weight proposal."))
 
 
+@dataclass(frozen=True, slots=True)
+class OfferSuggested:
+    TYPE: ClassVar[str] = "offer.suggested"
+    suggestion_id: str = field(metadata=doc("The offer suggestion, sent once a named person at HR approved it."))
+    interview_id: str = field(metadata=doc("The interview whose human review was positive."))
+    job_id: str = field(metadata=doc("The job."))
+    candidate_id: str = field(metadata=doc("The candidate."))
+    role: str = field(metadata=doc("The role to offer: the job's title."))
+    level: Literal["junior", "mid", "senior"] = field(
+        metadata=doc("The level hint from the report's overall score and dimension bands; HR's to change.")
+    )
+    start_earliest: str = field(metadata=doc("The start-date window's first day, YYYY-MM-DD."))
+    start_latest: str = field(metadata=doc("The start-date window's last day, YYYY-MM-DD."))
+    approved_at: datetime = field(metadata=doc("When HR approved the suggestion."))
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingRecommended:
+    TYPE: ClassVar[str] = "training.recommended"
+    recommendation_id: str = field(metadata=doc("The recommendation: the hire's weak dimensions and their courses."))
+    interview_id: str = field(metadata=doc("The interview that assessed the hire."))
+    job_id: str = field(metadata=doc("The job."))
+    candidate_id: str = field(metadata=doc("The hire."))
+    weak_dimensions: int = field(metadata=doc("Dimensions scored below the job's bar."))
+    courses: int = field(metadata=doc("Courses recommended, over all weak dimensions."))
+    recommendation_url: str = field(
+        metadata=doc("Where the courses, each with its reason, are read over the API (needs an API key).")
+    )
+
+
 EventPayload = (
     CandidateInvited
     | InterviewScheduled
@@ -145,6 +175,8 @@ EventPayload = (
     | ReviewRequested
     | ReviewSubmitted
     | PlanVersionCreated
+    | OfferSuggested
+    | TrainingRecommended
 )
 PAYLOADS: tuple[type[EventPayload], ...] = (
     CandidateInvited,
@@ -158,6 +190,8 @@ PAYLOADS: tuple[type[EventPayload], ...] = (
     ReviewRequested,
     ReviewSubmitted,
     PlanVersionCreated,
+    OfferSuggested,
+    TrainingRecommended,
 )
 EVENT_TYPES: frozenset[str] = frozenset(p.TYPE for p in PAYLOADS)
 
