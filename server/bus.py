@@ -101,6 +101,11 @@ class InterviewMemoryBackend(ChannelsBackend):
         history = list(self._history.get(channel, ()))
         return history[-limit:] if limit else history
 
+    async def forget(self, channel: str) -> None:
+        """Drop the channel's history now (its interview's candidate was erased)."""
+        self._history.pop(channel, None)
+        self._touched.pop(channel, None)
+
     def _expire(self, now: float) -> None:
         self._swept = now
         for channel, touched in list(self._touched.items()):
@@ -235,7 +240,9 @@ class ResilientRedisStreamBackend(ChannelsBackend):
         if len(self._held) >= self._held_max:
             self._held.popleft()
             if self.dropped == 0:
-                log.error("event bus: more than %d events held while Redis is down; dropping the oldest", self._held_max)
+                log.error(
+                    "event bus: more than %d events held while Redis is down; dropping the oldest", self._held_max
+                )
             self.dropped += 1
         self._held.append((data, channels))
 
@@ -303,6 +310,16 @@ class ResilientRedisStreamBackend(ChannelsBackend):
             raise BusUnavailable(f"the event bus (Redis) is unavailable: {exc}") from exc
         return [fields[b"data"] for _, fields in events]
 
+    async def forget(self, channel: str) -> None:
+        """Delete the channel's stream and any of its events held here (its interview's candidate was erased)."""
+        try:
+            await self._redis.delete(self._key(channel))
+        except BUS_DOWN_ERRORS as exc:
+            self._down(exc)
+            raise BusUnavailable(f"the event bus (Redis) is unavailable: {exc}") from exc
+        # Only once the stream is gone: an erase that fails here leaves the history whole.
+        self._held = deque((data, channels) for data, channels in self._held if channel not in channels)
+
     async def on_shutdown(self) -> None:
         if self._recovery is not None:
             self._recovery.cancel()
@@ -343,6 +360,10 @@ class Bus:
     async def history(self, interview_id: str) -> list[bytes]:
         """Every event of the interview still held, oldest first; BusUnavailable while Redis is down."""
         return await self.backend.get_history(channel_name(interview_id))
+
+    async def forget(self, interview_id: str) -> None:
+        """Drop every event of the interview still held; BusUnavailable while Redis is down."""
+        await self.backend.forget(channel_name(interview_id))
 
     def health(self) -> dict[str, Any]:
         return self.backend.health()

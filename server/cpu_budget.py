@@ -4,7 +4,8 @@ Measured on 2 cores (README "Performance"): two one-thread speech-recognition wo
 wording (a candidate waits on it), one niced thread for scoring and one for plan drafting, since llama.cpp's
 threads spin-wait on each other when the cores are busy. A bigger machine gives the extra cores first to speech
 recognition (one worker per two cores: each candidate's finals are what the next question waits on), then to the
-models, up to four threads each (llama.cpp gains little beyond that at these model sizes).
+models, up to four threads each (llama.cpp gains little beyond that at these model sizes). While no voice
+interview runs, the scorer takes every core (up to four): nothing else needs them then.
 """
 
 from __future__ import annotations
@@ -45,3 +46,21 @@ class ThreadBudget:
 
 
 DEFAULT = ThreadBudget.for_cores(usable_cores())
+
+
+@dataclass(slots=True)
+class ScoringThreads:
+    """The scoring model's threads for its next answer: `busy` while a voice interview runs on this node (speech
+    recognition needs the cores, and llama.cpp's threads spin-wait on each other when one of them is preempted),
+    `idle` otherwise: typed interviews leave the cores to the scorer, and a report waits on it."""
+
+    busy: int
+    idle: int
+    voice_sessions: int = 0
+
+    @classmethod
+    def for_setting(cls, busy: int, cores: int | None = None) -> ScoringThreads:
+        return cls(busy, max(busy, min(MAX_MODEL_THREADS, cores or usable_cores())))
+
+    def __call__(self) -> int:
+        return self.busy if self.voice_sessions > 0 else self.idle

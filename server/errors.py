@@ -16,10 +16,12 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_401_UNAUTHORIZED,
+    HTTP_403_FORBIDDEN,
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
     HTTP_429_TOO_MANY_REQUESTS,
     HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
 )
 from msgspec import Struct
 
@@ -27,7 +29,7 @@ log = logging.getLogger(__name__)
 
 
 class ErrorDetail(Struct):
-    code: str  # stable, for programs: bad_request, unauthorized, not_found, conflict, rate_limited, internal
+    code: str  # stable, for programs: bad_request, unauthorized, forbidden, not_found, conflict, rate_limited, internal
     message: str  # for people: what is wrong and how to fix it
 
 
@@ -39,11 +41,16 @@ class ErrorBody(Struct):
 
 _WHEN = {
     HTTP_400_BAD_REQUEST: "`bad_request`: a body, parameter or value the server cannot use; the message says which.",
-    HTTP_401_UNAUTHORIZED: "`unauthorized`: the HR API key (bearer) or the interview's token is missing or wrong.",
+    HTTP_401_UNAUTHORIZED: "`unauthorized`: the API key (bearer) or the interview's token is missing, wrong, revoked "
+    "or expired.",
+    HTTP_403_FORBIDDEN: "`forbidden`: the API key is valid, but its role may not do this; the message says which "
+    "roles may.",
     HTTP_404_NOT_FOUND: "`not_found`: nothing with that id.",
     HTTP_409_CONFLICT: "`conflict`: the resource is not in a state that allows this now; the message says why.",
     HTTP_429_TOO_MANY_REQUESTS: "`rate_limited`: too many requests from this address; retry after `Retry-After`.",
     HTTP_500_INTERNAL_SERVER_ERROR: "`internal`: the server failed; the error has been logged.",
+    HTTP_503_SERVICE_UNAVAILABLE: "`unavailable`: a service this needs (Redis, the database) is down; nothing was "
+    "changed, retry shortly.",
 }
 
 
@@ -87,8 +94,10 @@ def error_body(code: str, message: str) -> ErrorBody:
 _CODES = {
     HTTP_400_BAD_REQUEST: "bad_request",
     HTTP_401_UNAUTHORIZED: "unauthorized",
+    HTTP_403_FORBIDDEN: "forbidden",
     HTTP_404_NOT_FOUND: "not_found",
     HTTP_429_TOO_MANY_REQUESTS: "rate_limited",
+    HTTP_503_SERVICE_UNAVAILABLE: "unavailable",
 }
 
 

@@ -1,5 +1,6 @@
 """Prometheus metrics of one app (GET /metrics, HR key): its own CollectorRegistry, so several apps in one process
-stay apart; the turn-latency histogram, client errors by code, observers and live sessions, the event-loop probe.
+stay apart; the turn-latency histogram, client errors by code, audio refused by the rate limit, observers and live
+sessions, the shared ASR engine's totals and queue, the event-loop probe.
 
 Each app provides its `Metrics` as a dependency; the streams it serves are handed it. Nothing here is global.
 """
@@ -16,11 +17,11 @@ from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
-from prometheus_client.metrics_core import CounterMetricFamily, Metric
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from media.asr import ASREngine
-from server.auth import hr_guard
+from media.asr import WAIT_BUCKETS, ASREngine, QueueWaits
+from server.auth import role_guard
 from server.errors import errors
 from server.runtime import Runtime
 from server.stream.observer import ObserverSeats
@@ -32,8 +33,9 @@ TURN_PARTS = ("asr_final", "decision", "question_sent")
 
 
 class Metrics:
-    """One app's metrics. Live gauges (sessions, ASR totals) are read when scraped; the rest is recorded as it
-    happens by the streams (`turn`, `client_error`), the observer seats and the event-loop probe."""
+    """One app's metrics. Live gauges (sessions, ASR totals and queue) are read when scraped; the rest is recorded
+    as it happens by the streams (`turn`, `client_error`, `audio_frame_refused`), the observer seats and the
+    event-loop probe."""
 
     def __init__(self, *, probe_period_s: float = 0.1, probe_window_s: float = 10.0) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -42,6 +44,17 @@ class Metrics:
         )
         self.observers = Gauge(
             "shanmian_observers_connected", "Observer connections open on this node now.", registry=self.registry
+        )
+        self.scoring_backlog = Gauge(
+            "shanmian_scoring_backlog",
+            "Answers waiting for the scoring model now (a closing session's go first; the one being read is not counted).",
+            registry=self.registry,
+        )
+        self.scoring_threads = Gauge(
+            "shanmian_scoring_threads",
+            "Threads the scoring model uses for its next answer: all usable cores (up to 4) while no voice interview "
+            "runs, SHANMIAN_SCORE_THREADS while one does.",
+            registry=self.registry,
         )
         self.turn_latency = Histogram(
             "shanmian_turn_latency_seconds",
@@ -64,6 +77,12 @@ class Metrics:
             "Errors sent to clients, by protocol code: stream = an `error` message on the candidate stream, "
             "http = a REST error answer.",
             ["channel", "code"],
+            registry=self.registry,
+        )
+        self.audio_refused = Counter(
+            "shanmian_audio_frames_refused",
+            "Binary audio frames dropped because a candidate connection sent audio faster than the rate limit "
+            "(twice real time plus a short burst).",
             registry=self.registry,
         )
         self.loop_stall = Gauge(
@@ -90,11 +109,24 @@ class Metrics:
     def client_error(self, channel: str, code: str) -> None:
         self.client_errors.labels(channel=channel, code=code).inc()
 
+    def audio_frame_refused(self) -> None:
+        self.audio_refused.inc()
+
     # --- scraped -------------------------------------------------------------------------------------------
 
-    def render(self, accept: str, *, live_sessions: int, asr: ASREngine | None) -> tuple[bytes, str]:
+    def render(
+        self,
+        accept: str,
+        *,
+        live_sessions: int,
+        asr: ASREngine | None,
+        scoring_backlog: int = 0,
+        scoring_threads: int = 0,
+    ) -> tuple[bytes, str]:
         """The exposition for a scrape (the Prometheus text format, OpenMetrics if asked) and its content type."""
         self.live_sessions.set(live_sessions)
+        self.scoring_backlog.set(scoring_backlog)
+        self.scoring_threads.set(scoring_threads)
         self._asr.engine = asr
         encoder, content_type = choose_encoder(accept)
         return encoder(self.registry), content_type
@@ -161,8 +193,7 @@ class _CountedSeats(ObserverSeats):
 
 
 class _AsrTotals(Collector):
-    """The shared ASR engine's own running totals, read when scraped. (Its queue is private to media/, so its
-    depth is not exported.)"""
+    """The shared ASR engine's own running totals and its queue (depth now, waits so far), read when scraped."""
 
     def __init__(self) -> None:
         self.engine: ASREngine | None = None
@@ -190,9 +221,33 @@ class _AsrTotals(Collector):
             if stats is not None:
                 family.add_metric([], float(getattr(stats, value)))
             yield family
+        queue = engine.queue() if engine is not None else None
+        depth = GaugeMetricFamily(
+            "shanmian_asr_queue_depth",
+            "ASR requests waiting for a worker now, by kind (final: a closed segment; partial: a caption).",
+            labels=["kind"],
+        )
+        wait = HistogramMetricFamily(
+            "shanmian_asr_queue_wait_seconds",
+            "How long ASR requests waited for a worker, by kind; sessions are served in turn.",
+            labels=["kind"],
+        )
+        if queue is not None:
+            depth.add_metric(["final"], queue.finals_waiting)
+            depth.add_metric(["partial"], queue.partials_waiting)
+            for kind, waits in (("final", queue.final_waits), ("partial", queue.partial_waits)):
+                wait.add_metric([kind], _buckets(waits), waits.sum_s)
+        yield depth
+        yield wait
 
 
-@get("/metrics", guards=[hr_guard], tags=["ops"], responses=errors(401), media_type="text/plain")
+def _buckets(waits: QueueWaits) -> list[tuple[str, float]]:
+    """Prometheus histogram buckets (cumulative, ending with +Inf = the count) of a queue-wait histogram."""
+    bounds = [(str(bound), float(n)) for bound, n in zip(WAIT_BUCKETS, waits.cumulative, strict=True)]
+    return [*bounds, ("+Inf", float(waits.count))]
+
+
+@get("/metrics", guards=[role_guard], tags=["ops"], responses=errors(401), media_type="text/plain")
 async def metrics_endpoint(
     request: Request[Any, Any, Any],
     metrics: NamedDependency[Metrics],
@@ -202,8 +257,13 @@ async def metrics_endpoint(
     """This node's metrics in the Prometheus text format (OpenMetrics when the scraper asks for it); HR key.
 
     The names and their meaning: docs/operations.md."""
+    reader = runtime.answer_judge.reader
     body, content_type = metrics.render(
-        request.headers.get("accept", ""), live_sessions=len(live_interviews), asr=runtime.asr
+        request.headers.get("accept", ""),
+        live_sessions=len(live_interviews),
+        asr=runtime.asr,
+        scoring_backlog=reader.queue.depth if reader is not None else 0,
+        scoring_threads=runtime.scoring_threads() if runtime.scorer is not None else 0,
     )
     return Response(body, media_type=content_type)
 

@@ -23,9 +23,16 @@ from server.settings import Settings
 OBSERVER_TICKET_STORE = "observer_tickets"
 
 
+class ObserverPass(msgspec.Struct):
+    """Who a ticket lets in."""
+
+    author: str  # what their comments are signed: "hr", "reviewer" or "observer"
+    actor: str  # the audit log's name for them (server/people.py), "observer" by the interview's observer token
+
+
 class _Pass(msgspec.Struct):
     interview_id: str
-    author: str  # who the ticket's holder observes as: "hr" or "observer"
+    holder: ObserverPass
 
 
 def ticket_store(settings: Settings) -> Store:
@@ -46,14 +53,14 @@ class ObserverTickets:
         # Get-then-delete is two calls: one redemption at a time in this process keeps a ticket single-use here.
         self._redeeming = asyncio.Lock()
 
-    async def issue(self, interview_id: str, author: str) -> str:
+    async def issue(self, interview_id: str, holder: ObserverPass) -> str:
         ticket = secrets.token_urlsafe(24)
         expires = max(1, round(self.ttl_s))
-        await self.store.set(_key(ticket), msgspec.json.encode(_Pass(interview_id, author)), expires_in=expires)
+        await self.store.set(_key(ticket), msgspec.json.encode(_Pass(interview_id, holder)), expires_in=expires)
         return ticket
 
-    async def redeem(self, ticket: str, interview_id: str) -> str | None:
-        """The author the ticket was issued for, once; None if it is unknown, expired, used, or for another interview."""
+    async def redeem(self, ticket: str, interview_id: str) -> ObserverPass | None:
+        """Whom the ticket was issued for, once; None if it is unknown, expired, used, or for another interview."""
         key = _key(ticket)
         async with self._redeeming:
             raw = await self.store.get(key)
@@ -64,4 +71,4 @@ class ObserverTickets:
             issued = msgspec.json.decode(raw, type=_Pass)
         except msgspec.DecodeError:
             return None
-        return issued.author if issued.interview_id == interview_id else None
+        return issued.holder if issued.interview_id == interview_id else None

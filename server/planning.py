@@ -19,7 +19,7 @@ from dialogue.llm import LLMBackend, LLMError, build_backend
 from dialogue.plan import DEFAULT_PASS_THRESHOLD, Requisition, build_plan
 from dialogue.plan_draft import DraftStats, draft_plan
 from dialogue.resume_probes import draft_probes, probes_to_json
-from server.db.status import JobStatus
+from server.db.status import InterviewStatus, JobStatus
 from server.db.store import Store
 from server.db.tables import JobRow
 from server.settings import Settings
@@ -155,7 +155,24 @@ async def draft_interview_probes(
 
 
 async def redraft_unfinished(store: Store, planner: PlannerModel | None, drafts: Drafts) -> None:
-    """At start-up: draft again the plans a stopped server left unfinished."""
-    for row in await store.jobs():
+    """At start-up: draft again what a stopped server left unfinished: plans still drafting, and the résumé probes
+    of interviews not yet started that never got theirs (a candidate who joins later is asked them)."""
+    jobs = {row.id: row for row in await store.jobs()}
+    for row in jobs.values():
         if row.status == JobStatus.DRAFTING:
             drafts.start(draft_job_plan(store, planner, row.id, requisition_of(row)), f"drafting job {row.id}")
+    if planner is None or not planner.enabled:
+        return
+    for interview in await store.interviews():
+        job = jobs.get(interview.job_id)
+        if interview.status != InterviewStatus.SCHEDULED or interview.probes is not None or job is None:
+            continue
+        candidate = await store.candidate(interview.candidate_id)
+        if job.resume_probes <= 0 or candidate is None or not candidate.resume_text:
+            continue
+        drafts.start(
+            draft_interview_probes(
+                store, planner, interview.id, candidate.resume_text, job.resume_probes, (candidate.name,)
+            ),
+            f"résumé probes for interview {interview.id}",
+        )

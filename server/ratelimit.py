@@ -1,8 +1,10 @@
-"""Rate limits: REST calls per client address (Litestar's RateLimitConfig, its counters in Redis when configured)
-and stream text frames per token (a token bucket in front of the candidate and observer WebSockets).
+"""Rate limits: REST calls per client address (Litestar's RateLimitConfig, its counters in Redis when configured),
+stream text frames per token (a token bucket in front of the candidate and observer WebSockets), stream handshakes
+per client address (`StreamHandshakes`), and a candidate connection's audio (a token bucket over seconds of audio,
+`AudioBucket`).
 
 Over the limit, REST answers 429 `rate_limited` JSON; a stream frame is dropped with a `rate_limited` error and
-the session goes on.
+the session goes on; a handshake is accepted only to be answered `rate_limited` and closed (1008).
 """
 
 from __future__ import annotations
@@ -33,6 +35,12 @@ log = logging.getLogger(__name__)
 RATE_LIMIT_STORE = "rate_limit"
 # Buckets of tokens not seen for a while are forgotten first once there are this many: memory stays bounded.
 MAX_BUCKETS = 100_000
+# Candidate audio. A microphone makes one second of audio a second; a client may send up to twice that (catching
+# up after a hiccup) plus a burst of AUDIO_BURST_S at once (a network stall of that long, delivered together).
+# Beyond it a client is flooding: its frames would cost VAD and ASR time that other sessions on the node need.
+# Constants, not settings: no real client needs more, and tests play their audio at 2x at most.
+AUDIO_REAL_TIME_FACTOR = 2.0
+AUDIO_BURST_S = 5.0
 
 
 class FailOpenStore(Store):
@@ -119,8 +127,55 @@ class TokenBuckets:
             self._buckets.popitem(last=False)
         return allowed
 
+    def has(self, key: str, now: float | None = None) -> bool:
+        """Whether `allow` would let one through now; nothing is taken."""
+        now = time.monotonic() if now is None else now
+        tokens, last = self._buckets.get(key, (self.burst, now))
+        return min(self.burst, tokens + (now - last) * self.rate) >= 1.0
+
     def __len__(self) -> int:
         return len(self._buckets)
+
+
+class StreamHandshakes:
+    """WebSocket handshakes per client address, one bucket for the candidate and observer streams together: every
+    handshake costs a database read and an interview's replay, so a script opening sockets in a loop is refused
+    before either, while a client reconnecting after network trouble stays well within the burst."""
+
+    def __init__(self, per_minute: int, burst: int) -> None:
+        self.per_minute = per_minute
+        self.buckets = TokenBuckets(per_minute, burst)
+
+    def allow(self, client: str) -> bool:
+        return self.buckets.allow(client)
+
+    def refusal(self) -> str:
+        return (
+            f"more than {self.per_minute} stream connections a minute from this address; wait a few seconds and "
+            "connect again"
+        )
+
+
+class AudioBucket:
+    """One connection's audio allowance, in seconds of audio: `burst_s` at once, refilled at `rate` seconds of
+    audio per second of wall time. A frame is taken whole or refused whole."""
+
+    def __init__(
+        self, rate: float = AUDIO_REAL_TIME_FACTOR, burst_s: float = AUDIO_BURST_S, now: float | None = None
+    ) -> None:
+        self.rate = rate
+        self.burst_s = burst_s
+        self._tokens = burst_s
+        self._last = time.monotonic() if now is None else now
+
+    def take(self, seconds: float, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        self._tokens = min(self.burst_s, self._tokens + max(0.0, now - self._last) * self.rate)
+        self._last = now
+        if self._tokens < seconds:
+            return False
+        self._tokens -= seconds
+        return True
 
 
 def stream_key(scope: Scope) -> str:
@@ -140,7 +195,8 @@ def stream_key(scope: Scope) -> str:
 
 class StreamRateLimitMiddleware(ASGIMiddleware):
     """Counts the text frames each token sends on a WebSocket; over the limit a frame is answered with a
-    `rate_limited` error instead of reaching the handler. Binary frames (audio) are paced by the media pipeline."""
+    `rate_limited` error instead of reaching the handler. Binary frames (audio) are counted by their duration
+    on the candidate stream, which knows their format (`AudioBucket`)."""
 
     scopes = (ScopeType.WEBSOCKET,)
 

@@ -21,6 +21,7 @@ from dialogue.llm.token_logprobs import TokenScorer, build_token_scorer
 from dialogue.scoring import AnswerJudge
 from dialogue.wording import WordingConfig
 from media import ASRConfig, ASREngine, SileroVad
+from server.cpu_budget import ScoringThreads
 from server.planning import PlannerModel
 from server.settings import Settings
 
@@ -41,6 +42,8 @@ class Runtime:
     planner: PlannerModel | None = None  # drafts plans and résumé probes; loads its model on first use
     # Words questions in the languages `llm` leaves out (Chinese, with the embedded 135M model).
     wording_fallback: LLMBackend | None = None
+    # The scorer's threads: more while no voice interview runs (the live interviews count them).
+    scoring_threads: ScoringThreads = field(default_factory=lambda: ScoringThreads(1, 1))
 
     @contextmanager
     def _step(self, name: str) -> Iterator[None]:
@@ -83,6 +86,7 @@ class Runtime:
             runtime.loaded.append(f"ASR: {models.describe(settings.asr_model_zh)} (zh)")
             runtime.loaded.append(f"VAD: {models.describe('silero-vad')}")
         if settings.score_backend == "llama_cpp":
+            runtime.scoring_threads = ScoringThreads.for_setting(settings.score_threads)
             with runtime._step("scoring model (verify + load)"):
                 path = await asyncio.to_thread(models.resolve, settings.score_model)
                 runtime.scorer = await asyncio.to_thread(
@@ -90,6 +94,7 @@ class Runtime:
                     "llama_cpp",
                     model=str(path),
                     n_threads=settings.score_threads,
+                    threads_now=runtime.scoring_threads,
                     model_sha256=models.embedded_sha256(settings.score_model),
                 )
             runtime.loaded.append(f"scoring: {models.describe(settings.score_model)} via llama.cpp")

@@ -13,10 +13,14 @@ from typing import Any, TypeVar
 from litestar.di import Provide
 
 from server.bus import Bus
+from server.db.leases import Leases
 from server.db.store import Store
 from server.planning import Drafts, redraft_unfinished
+from server.privacy.erasure import Eraser
+from server.privacy.retention import Retention
 from server.runtime import Runtime
 from server.settings import Settings
+from server.stream.lease_sweeper import LeaseSweeper
 from server.stream.recording import Recordings
 from server.stream.registry import LiveInterviews
 from server.stream.rtc import RtcPeers
@@ -39,21 +43,34 @@ class Services:
         self._recordings: Recordings | None = None
         self._rtc_peers: RtcPeers | None = None
         self._webhooks: Webhooks | None = None
+        self._eraser: Eraser | None = None
+        self._retention: Retention | None = None
+        self._sweeper: LeaseSweeper | None = None
 
     async def start(self) -> None:
         """Store, then models, then what runs on both: live interviews, plan drafts (resuming unfinished ones),
-        recordings and WebRTC peers."""
+        recordings and WebRTC peers; the eraser, the retention job (its first run now) and the lease sweeper need only
+        the store."""
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self._store = await Store.open(self.settings.sqlalchemy_url)
         self._webhooks = Webhooks(self._store, self.settings)  # the outbox first: every state change yields its event
         self._webhooks.start()
+        self._eraser = Eraser(self._store, self.bus, self.settings.recordings_path)
+        self._retention = Retention(self._store, self.settings)
+        self._retention.start()
+        leases = Leases(self._store.engine, self.settings.lease_s)
+        self._sweeper = LeaseSweeper(leases, self._store, self.bus, grace_s=self.settings.reconnect_grace_s)
+        self._sweeper.start()
         if self._runtime is None:
             self._runtime = await Runtime.load(self.settings)
-        self._live = LiveInterviews(self._store, self.bus.plugin, self._runtime, self.settings, bus=self.bus)
+        self._live = LiveInterviews(
+            self._store, self.bus.plugin, self._runtime, self.settings, leases=leases, bus=self.bus
+        )
         self._drafts = Drafts()
         planner = self._runtime.planner if self.settings.plan_model != "none" else None
         await redraft_unfinished(self._store, planner, self._drafts)
         self._recordings = Recordings(self._store, self.settings)
+        await self._recordings.close_leftovers()  # before any session here could resume one of them
         self._rtc_peers = RtcPeers(self.settings)
 
     async def stop(self) -> None:
@@ -71,9 +88,13 @@ class Services:
             await self._runtime.aclose()
         if self._webhooks is not None:
             await self._webhooks.aclose()
+        if self._retention is not None:
+            await self._retention.aclose()
+        if self._sweeper is not None:
+            await self._sweeper.aclose()
         if self._store is not None:
             await self._store.close()
-        self._webhooks = None
+        self._webhooks = self._eraser = self._retention = self._sweeper = None
         self._store = self._live = self._drafts = self._recordings = self._rtc_peers = None
         if not self._shared_runtime:
             self._runtime = None
@@ -90,6 +111,7 @@ class Services:
             "recordings": _provide(lambda: self._recordings),
             "rtc_peers": _provide(lambda: self._rtc_peers),
             "webhooks": _provide(lambda: self._webhooks),
+            "eraser": _provide(lambda: self._eraser),
         }
 
     @property

@@ -17,6 +17,8 @@ from litestar.status_codes import HTTP_401_UNAUTHORIZED
 from litestar.types import ControllerRouterHandler
 
 from server.auth import token_matches
+from server.db.booking import SqlBookings
+from server.db.status import InterviewStatus
 from server.db.store import Store, plan_from_json
 from server.errors import ApiError, errors
 from server.settings import Settings
@@ -41,9 +43,11 @@ async def candidate_info(
     interview_id: FromPath[str],
     store: NamedDependency[Store],
     settings: NamedDependency[Settings],
+    bookings: NamedDependency[SqlBookings],
     token: FromQuery[str | None] = None,
 ) -> dict[str, Any]:
-    """What the candidate's page shows before joining: the role, language, mode, number of questions, status.
+    """What the candidate's page shows before joining: the role, language, mode, number of questions, status, when
+    it is booked for and whether the candidate may choose the time (the job offers slots and it has not begun).
 
     Needs the interview's candidate token; an unknown id answers like a wrong token (ids are not to be probed).
     """
@@ -53,6 +57,7 @@ async def candidate_info(
             HTTP_401_UNAUTHORIZED, "unauthorized", "this link is not valid; open the link from your invitation"
         )
     job = await store.job(row.job_id)
+    can_book = row.status == InterviewStatus.SCHEDULED and await bookings.availability(row.job_id) is not None
     title, language, total = "", "en", 0
     if job is not None:
         plan = await store.interview_plan(row) or plan_from_json(job.plan)
@@ -65,10 +70,12 @@ async def candidate_info(
         "status": row.status,
         "total_questions": total,
         "has_report": row.report is not None,
+        "scheduled_at": row.scheduled_at,
+        "can_book": can_book,
         # What is kept: the transcript (text), scores and reviewers' notes; audio (and video) only where this
-        # server records and the candidate consents. No retention period is configured on the server yet.
+        # server records and the candidate consents, deleted after SHANMIAN_RETENTION_RECORDINGS_DAYS (0: kept).
         "stores_audio": settings.record,
-        "retention_days": None,
+        "retention_days": settings.retention_recordings_days or None,
     }
 
 
@@ -87,6 +94,18 @@ async def report_page(interview_id: FromPath[str]) -> Response[bytes]:
     return _page("report.html")
 
 
+@get("/hr/audit", include_in_schema=False)
+async def audit_page() -> Response[bytes]:
+    """The printable bias audit; it asks /v1/audits/bias with the HR key kept in the browser, never in the URL."""
+    return _page("audit.html")
+
+
+@get("/share/{share_id:str}", include_in_schema=False)
+async def share_page(share_id: FromPath[str]) -> Response[bytes]:
+    """A hiring manager's read-only page; it reads the link's token from the URL and asks /v1/shares/{id}."""
+    return _page("share.html")
+
+
 @get("/", include_in_schema=False)
 async def root_page() -> Redirect:
     return Redirect("/hr/")
@@ -102,6 +121,8 @@ web_handlers: list[ControllerRouterHandler] = [
     dashboard_page,
     observer_page,
     report_page,
+    audit_page,
+    share_page,
     root_page,
     static_files,
 ]

@@ -9,7 +9,7 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
-from litestar.status_codes import HTTP_401_UNAUTHORIZED, HTTP_404_NOT_FOUND
+from litestar.status_codes import HTTP_401_UNAUTHORIZED, HTTP_403_FORBIDDEN, HTTP_404_NOT_FOUND
 
 from dialogue.report import CandidateReport, Report, candidate_view
 from dialogue.resume_probes import probes_from_json
@@ -22,20 +22,22 @@ from server.api.schemas import (
     ReportVersionOut,
     TurnOut,
 )
-from server.auth import bearer_key, hr_guard, is_hr_key, token_matches
+from server.auth import authenticator, role_guard, token_matches, within_jobs
 from server.db.status import InterviewStatus, JobStatus, ReportSource
 from server.db.store import Store, StoredReportError, report_from_json
 from server.db.tables import InterviewRow
 from server.errors import ApiError, bad_request, conflict, errors, not_found
+from server.people import RECRUITING, REVIEWING, Principal, roles
 from server.planning import Drafts, draft_interview_probes
 from server.runtime import Runtime
 from server.settings import Settings
 
 
-async def _interview(store: Store, interview_id: str) -> InterviewRow:
+async def _interview(store: Store, interview_id: str, principal: Principal) -> InterviewRow:
     row = await store.interview(interview_id)
     if row is None:
         raise not_found("interview", interview_id)
+    within_jobs(principal, row.job_id, "interview", interview_id)
     return row
 
 
@@ -43,7 +45,7 @@ class InterviewController(Controller):
     path = "/v1/interviews"
     tags = ["interviews"]  # noqa: RUF012  (Litestar reads tags as a class attribute)
 
-    @post(guards=[hr_guard], responses=errors(400, 401, 409))
+    @post(guards=[role_guard], opt=roles(RECRUITING), responses=errors(400, 401, 409))
     async def create_interview(
         self,
         data: JSONBody[InterviewIn],
@@ -51,9 +53,10 @@ class InterviewController(Controller):
         settings: NamedDependency[Settings],
         runtime: NamedDependency[Runtime],
         drafts: NamedDependency[Drafts],
+        principal: NamedDependency[Principal],
     ) -> InterviewCreated:
         job = await store.job(data.job_id)
-        if job is None:
+        if job is None or not principal.sees(job.id):
             raise bad_request(f"job_id {data.job_id!r} does not exist; create it with POST /v1/jobs first")
         if job.status == JobStatus.DRAFTING:
             raise conflict(f"job {job.id}'s plan is still being drafted; poll GET /v1/jobs/{job.id} until it is ready")
@@ -81,7 +84,7 @@ class InterviewController(Controller):
                 ),
                 f"résumé probes for interview {row.id}",
             )
-        await store.audit("hr", "interview_created", row.id, mode=row.mode)
+        await store.audit(principal.actor, "interview_created", row.id, mode=row.mode)
         return InterviewCreated(
             id=row.id,
             job_id=row.job_id,
@@ -95,11 +98,14 @@ class InterviewController(Controller):
             plan_version=row.plan_version,
         )
 
-    @get("/{interview_id:str}", guards=[hr_guard], responses=errors(401, 404))
-    async def get_interview(self, interview_id: FromPath[str], store: NamedDependency[Store]) -> InterviewOut:
-        row = await _interview(store, interview_id)
+    @get("/{interview_id:str}", guards=[role_guard], opt=roles(REVIEWING), responses=errors(401, 404))
+    async def get_interview(
+        self, interview_id: FromPath[str], store: NamedDependency[Store], principal: NamedDependency[Principal]
+    ) -> InterviewOut:
+        row = await _interview(store, interview_id, principal)
         turns = await store.turns(interview_id)
         comments = await store.comments(interview_id)
+        await store.audit(principal.actor, "interview_viewed", interview_id)
         return InterviewOut(
             id=row.id,
             job_id=row.job_id,
@@ -131,16 +137,24 @@ class InterviewController(Controller):
         request: Request[Any, Any, Any],
         interview_id: FromPath[str],
         store: NamedDependency[Store],
-        settings: NamedDependency[Settings],
         token: FromQuery[str | None] = None,
     ) -> Report | CandidateReport:
-        """HR with the API key reads the full report; the candidate, with `?token=<candidate_token>`, their view."""
-        hr = is_hr_key(settings, bearer_key(request))
+        """HR with an API key whose role reads reports (admin, recruiter, reviewer) reads the full report of their
+        jobs; the candidate, with `?token=<candidate_token>`, their view."""
+        principal = await authenticator(request).optional(request)
+        reader = principal if principal is not None and principal.role in REVIEWING else None
         row = await store.interview(interview_id)
-        # Without the HR key, an unknown id answers like a wrong token: ids are not to be probed.
-        if row is None and hr:
+        if reader is not None and (row is None or not reader.sees(row.job_id)):
             raise not_found("interview", interview_id)
-        if row is None or not (hr or token_matches(row.candidate_token, token)):
+        candidate = row is not None and token_matches(row.candidate_token, token)
+        if principal is not None and reader is None and not candidate:
+            raise ApiError(
+                HTTP_403_FORBIDDEN,
+                "forbidden",
+                f"the role {principal.role!s} may not read reports; it is open to: {', '.join(sorted(REVIEWING))}",
+            )
+        # Without an HR key, an unknown id answers like a wrong token: ids are not to be probed.
+        if row is None or not (reader or candidate):
             raise ApiError(
                 HTTP_401_UNAUTHORIZED,
                 "unauthorized",
@@ -152,15 +166,21 @@ class InterviewController(Controller):
             report = report_from_json(row.report)
         except StoredReportError as exc:
             raise conflict(f"{exc}; score it again with POST /v1/interviews/{interview_id}/score") from exc
-        return report if hr else candidate_view(report)
+        if reader is None:
+            return candidate_view(report)
+        await store.audit(reader.actor, "report_viewed", interview_id)
+        return report
 
-    @get("/{interview_id:str}/reports", guards=[hr_guard], responses=errors(401, 404))
-    async def list_reports(self, interview_id: FromPath[str], store: NamedDependency[Store]) -> list[ReportVersionOut]:
+    @get("/{interview_id:str}/reports", guards=[role_guard], opt=roles(REVIEWING), responses=errors(401, 404))
+    async def list_reports(
+        self, interview_id: FromPath[str], store: NamedDependency[Store], principal: NamedDependency[Principal]
+    ) -> list[ReportVersionOut]:
         """Every report the interview has had, oldest first: the one made at its close, then each re-score.
 
         `GET .../report` answers the newest; none is ever overwritten.
         """
-        await _interview(store, interview_id)
+        await _interview(store, interview_id, principal)
+        await store.audit(principal.actor, "report_versions_viewed", interview_id)
         return [
             ReportVersionOut(v.version, ReportSource(v.source), v.created_at, _report_or_none(v.report))
             for v in await store.report_versions(interview_id)

@@ -26,11 +26,13 @@ from dialogue.plan import (
     build_plan,
 )
 from server.api.schemas import DimensionIn, DimensionOut, JobIn, JobOut, PlanIn, PlanOut, QuestionOut
-from server.auth import hr_guard
+from server.auth import role_guard, within_jobs
+from server.db.people import SqlPeople
 from server.db.status import JobStatus
 from server.db.store import Store, plan_from_json, plan_to_json
 from server.db.tables import JobRow, PlanVersionRow
 from server.errors import bad_request, conflict, errors, not_found
+from server.people import RECRUITING, Principal, roles
 from server.planning import Drafts, draft_job_plan
 from server.runtime import Runtime
 from server.settings import Settings
@@ -87,7 +89,8 @@ async def _job(store: Store, job_id: str) -> JobRow:
 
 class JobController(Controller):
     path = "/v1/jobs"
-    guards = [hr_guard]  # noqa: RUF012  (Litestar reads guards as a class attribute)
+    guards = [role_guard]  # noqa: RUF012  (Litestar reads guards as a class attribute)
+    opt = roles(RECRUITING)
     tags = ["jobs"]  # noqa: RUF012
 
     @post(responses=errors(400, 401))
@@ -98,6 +101,8 @@ class JobController(Controller):
         settings: NamedDependency[Settings],
         runtime: NamedDependency[Runtime],
         drafts: NamedDependency[Drafts],
+        principal: NamedDependency[Principal],
+        people: NamedDependency[SqlPeople],
     ) -> JobOut:
         """Without dimensions and questions, the planner model drafts the plan: the job comes back `drafting`
         and turns `ready` (poll `GET /v1/jobs/{id}`) with the model's plan as version 1."""
@@ -126,23 +131,35 @@ class JobController(Controller):
         )
         source = "hr" if data.questions is not None else "rules"
         await store.add_job(row, source=source)
+        if principal.jobs is not None:  # a recruiter limited to jobs keeps seeing the job they made
+            await people.grant_job(principal.id, row.id)
         if drafting and runtime.planner is not None:
             drafts.start(draft_job_plan(store, runtime.planner, row.id, req), f"drafting job {row.id}")
         stored = await store.job(row.id) or row
         return job_out(stored, await store.plan_version(row.id, stored.plan_version))
 
     @get(responses=errors(401))
-    async def list_jobs(self, store: NamedDependency[Store]) -> list[JobOut]:
-        return [job_out(r, None) for r in await store.jobs()]
+    async def list_jobs(self, store: NamedDependency[Store], principal: NamedDependency[Principal]) -> list[JobOut]:
+        return [job_out(r, None) for r in await store.jobs() if principal.sees(r.id)]
 
     @get("/{job_id:str}", responses=errors(401, 404))
-    async def get_job(self, job_id: FromPath[str], store: NamedDependency[Store]) -> JobOut:
+    async def get_job(
+        self, job_id: FromPath[str], store: NamedDependency[Store], principal: NamedDependency[Principal]
+    ) -> JobOut:
+        within_jobs(principal, job_id, "job", job_id)
         row = await _job(store, job_id)
         return job_out(row, await store.plan_version(job_id, row.plan_version))
 
     @put("/{job_id:str}/plan", responses=errors(400, 401, 404, 409))
-    async def edit_plan(self, job_id: FromPath[str], data: JSONBody[PlanIn], store: NamedDependency[Store]) -> JobOut:
+    async def edit_plan(
+        self,
+        job_id: FromPath[str],
+        data: JSONBody[PlanIn],
+        store: NamedDependency[Store],
+        principal: NamedDependency[Principal],
+    ) -> JobOut:
         """HR's plan becomes the job's next version; interviews already scheduled keep the version they have."""
+        within_jobs(principal, job_id, "job", job_id)
         row = await _job(store, job_id)
         if row.status == JobStatus.DRAFTING:
             raise conflict(f"job {job_id}'s plan is still being drafted; edit it once GET /v1/jobs/{job_id} is ready")
@@ -165,7 +182,7 @@ class JobController(Controller):
         except PlanError as exc:
             raise bad_request(str(exc)) from None
         version = await store.set_job_plan(job_id, plan, source="hr")
-        await store.audit("hr", "plan_edited", None, job_id=job_id, version=version)
+        await store.audit(principal.actor, "plan_edited", None, job_id=job_id, version=version)
         return job_out(await _job(store, job_id), await store.plan_version(job_id, version))
 
     @get("/{job_id:str}/plan/{version:int}", responses=errors(400, 401, 404))
@@ -175,8 +192,10 @@ class JobController(Controller):
         # A version is a database integer: a larger number names none (and must not reach the database).
         version: Annotated[int, Parameter(ge=0, le=2**31 - 1)],
         store: NamedDependency[Store],
+        principal: NamedDependency[Principal],
     ) -> PlanOut:
         """Any version of the job's plan, as the interviews pinned to it run it."""
+        within_jobs(principal, job_id, "plan version", f"{job_id}/{version}")
         found = await store.plan_version(job_id, version)
         if found is None:
             raise not_found("plan version", f"{job_id}/{version}")

@@ -14,28 +14,34 @@ from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK
 
 from dialogue.scoring import score_session
-from server.auth import hr_guard
+from server.auth import role_guard, within_jobs
 from server.db.status import ENDED, ReportSource
 from server.db.store import Store, plan_from_json, report_to_json
 from server.errors import conflict, errors, not_found
+from server.people import RECRUITING, Principal, roles
 from server.runtime import Runtime
 
 
 @post(
     "/v1/interviews/{interview_id:str}/score",
-    guards=[hr_guard],
+    guards=[role_guard],
+    opt=roles(RECRUITING),
     status_code=HTTP_200_OK,
     tags=["interviews"],
     responses=errors(401, 404, 409),
 )
 async def score_interview(
-    interview_id: FromPath[str], store: NamedDependency[Store], runtime: NamedDependency[Runtime]
+    interview_id: FromPath[str],
+    store: NamedDependency[Store],
+    runtime: NamedDependency[Runtime],
+    principal: NamedDependency[Principal],
 ) -> dict[str, Any]:
     """Scores the stored transcript with this server's models; the report is the interview's next report version
     (what `GET .../report` answers from now on); earlier versions are kept, never overwritten."""
     row = await store.interview(interview_id)
     if row is None:
         raise not_found("interview", interview_id)
+    within_jobs(principal, row.job_id, "interview", interview_id)
     if row.status not in ENDED:
         raise conflict(f"the interview is {row.status}; it can be scored once it is completed or abandoned")
     job = await store.job(row.job_id)
@@ -45,5 +51,5 @@ async def score_interview(
     models = runtime.interviewer_models(plan.language)
     report = await score_session(plan, await store.turns(interview_id), judge=models.answers, model_judge=models.judge)
     version = await store.save_report(interview_id, report, source=ReportSource.RESCORE)
-    await store.audit("hr", "interview_scored", interview_id, overall=report.overall, report_version=version)
+    await store.audit(principal.actor, "interview_scored", interview_id, overall=report.overall, report_version=version)
     return report_to_json(report)

@@ -19,7 +19,7 @@ from msgspec import Meta, Struct
 from hr.webhook_events import EVENT_TYPES
 from hr.webhook_schemas import SCHEMAS
 from hr.webhook_targets import TargetRefusedError, TargetUnresolvedError, check_target
-from server.auth import hr_guard
+from server.auth import role_guard
 from server.db.tables import WebhookEndpointRow
 from server.errors import ApiError, ErrorBody, bad_request, conflict, errors, not_found
 from server.webhooks import Webhooks
@@ -127,7 +127,7 @@ _REFUSED = {
 class WebhookController(Controller):
     path = "/v1/webhooks"
     tags = ["webhooks"]  # noqa: RUF012  (Litestar reads tags as a class attribute)
-    guards = [hr_guard]  # noqa: RUF012
+    guards = [role_guard]  # noqa: RUF012
 
     @post("/endpoints", responses={**errors(400, 401), **_REFUSED})
     async def create_endpoint(self, data: JSONBody[EndpointIn], webhooks: NamedDependency[Webhooks]) -> EndpointCreated:

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import msgspec
 from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -22,10 +23,11 @@ from dialogue.plan import InterviewPlan
 from dialogue.report import CandidateReport, Report, candidate_view
 from dialogue.resume_probes import probes_from_json, with_probes
 from dialogue.session import QuestionKind, Turn
-from server.db import migrate
+from server.db import audit_log, migrate
+from server.db.leases import Fence, guard
+from server.db.retry import retry_transient
 from server.db.status import ENDED, InterviewStatus, JobStatus, RecordingStatus, ReportSource
 from server.db.tables import (
-    AuditRow,
     CandidateRow,
     CommentRow,
     InterviewRow,
@@ -62,6 +64,23 @@ def report_to_json(report: Report) -> dict[str, Any]:
     return msgspec.to_builtins(report)
 
 
+def report_audit_detail(report: Report, version: int, source: ReportSource) -> dict[str, Any]:
+    """What the audit log keeps of an AI output: which models and prompt scored which plan version, and the scores
+    (no evidence, rationale or other text of the candidate's)."""
+    return {
+        "report_version": version,
+        "source": source.value,
+        "scored_by": report.scorer.scored_by,
+        "model_sha256": report.scorer.model_sha256,
+        "prompt_version": report.scorer.prompt_version,
+        "judge": report.scorer.judge,
+        "plan_version": report.plan_version,
+        "overall": report.overall,
+        "recommendation": report.recommendation.value,
+        "dimensions": {d.name: d.score for d in report.dimensions},
+    }
+
+
 class StoredReportError(ValueError):
     """A stored report in a shape older than this server's `Report` (scored before issue 11): score it again."""
 
@@ -75,6 +94,14 @@ def report_from_json(raw: dict[str, Any]) -> Report:
 
 def candidate_report_from_json(raw: dict[str, Any]) -> CandidateReport:
     return candidate_view(report_from_json(raw))
+
+
+def _secure_delete(dbapi_connection: Any, _: Any) -> None:
+    """SQLite keeps deleted rows' bytes in free pages of the file until they are reused: an erased candidate's name
+    would still be in `shanmian.db`. secure_delete overwrites them with zeros as they are freed."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA secure_delete = ON")
+    cursor.close()
 
 
 class InterviewEnded(RuntimeError):
@@ -109,6 +136,8 @@ class Store:
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": 30}
         engine = create_async_engine(url, **kwargs)
+        if url.startswith("sqlite"):
+            sqlalchemy_event.listen(engine.sync_engine, "connect", _secure_delete)
         await migrate.upgrade(engine)
         return cls(engine)
 
@@ -177,6 +206,20 @@ class Store:
     async def candidate(self, candidate_id: str) -> CandidateRow | None:
         return await self._get(CandidateRow, candidate_id)
 
+    async def candidate_jobs(self, candidate_id: str) -> set[str]:
+        """The jobs the candidate has an interview for."""
+        query = select(InterviewRow.job_id).where(InterviewRow.candidate_id == candidate_id).distinct()
+        async with self._session() as s:
+            return set((await s.scalars(query)).all())
+
+    async def candidate_interviews(self, candidate_id: str) -> list[str]:
+        """The ids of the candidate's interviews, oldest first."""
+        query = (
+            select(InterviewRow.id).where(InterviewRow.candidate_id == candidate_id).order_by(InterviewRow.created_at)
+        )
+        async with self._session() as s:
+            return list((await s.scalars(query)).all())
+
     # --- interviews ----------------------------------------------------------------------------------
 
     async def add_interview(self, row: InterviewRow) -> InterviewRow:
@@ -211,8 +254,11 @@ class Store:
         async with self._session() as s:
             return {(job, InterviewStatus(status)): n for job, status, n in (await s.execute(query)).all()}
 
-    async def set_status(self, interview_id: str, status: InterviewStatus, *, reason: str | None = None) -> bool:
-        """A compare-and-set on the stored status: the change is made only from a status it may follow (see _FROM).
+    async def set_status(
+        self, interview_id: str, status: InterviewStatus, *, reason: str | None = None, fence: Fence | None = None
+    ) -> bool:
+        """A compare-and-set on the stored status: the change is made only from a status it may follow (see _FROM),
+        and with a `fence`, only while it is the interview's lease's (else LeaseLost, nothing written).
 
         Returns whether it was made; going `live` from an ended status raises InterviewEnded instead, since the
         caller was about to run an interview that is over.
@@ -229,6 +275,8 @@ class Store:
             .values(**values)
         )
         async with self._session() as s, s.begin():
+            if fence is not None:
+                await guard(s, fence)
             result: CursorResult[Any] = await s.execute(query)  # type: ignore[assignment]  # an UPDATE's result is a CursorResult; the stubs say Result
             changed = result.rowcount == 1
             if changed:
@@ -239,16 +287,23 @@ class Store:
         return changed
 
     async def save_report(
-        self, interview_id: str, report: Report, *, source: ReportSource = ReportSource.INTERVIEW
+        self,
+        interview_id: str,
+        report: Report,
+        *,
+        source: ReportSource = ReportSource.INTERVIEW,
+        fence: Fence | None = None,
     ) -> int:
         """Store `report` as the interview's next report version (earlier ones are kept) and make it the current
-        one; returns its version."""
+        one; returns its version. With a `fence`, only while it is the lease's (else LeaseLost, nothing written)."""
         raw = report_to_json(report)
         tries = 3
         while True:
             tries -= 1
             try:
                 async with self._session() as s, s.begin():
+                    if fence is not None:
+                        await guard(s, fence)
                     newest = await s.scalar(
                         select(func.max(ReportVersionRow.version)).where(ReportVersionRow.interview_id == interview_id)
                     )
@@ -257,6 +312,9 @@ class Store:
                     await s.execute(update(InterviewRow).where(InterviewRow.id == interview_id).values(report=raw))
                     for listener in self.listeners:
                         await listener.report_saved(s, interview_id, version)
+                    await audit_log.append(
+                        s, "system", "report_saved", interview_id, report_audit_detail(report, version, source)
+                    )
                 return version
             except IntegrityError:
                 if not tries:
@@ -273,21 +331,34 @@ class Store:
 
     # --- turns ------------------------------------------------------------------------------------------
 
-    async def add_turn(self, interview_id: str, turn: Turn) -> None:
-        """Idempotent per (interview, seq): a turn re-sent after a reconnect is not stored twice."""
-        row = TurnRow(
-            interview_id=interview_id,
-            seq=turn.seq,
-            question_id=turn.question_id,
-            main_question_id=turn.main_question_id,
-            question_kind=turn.question_kind.value,
-            question_text=turn.question_text,
-            answer=turn.answer,
-            start=turn.start,
-            end=turn.end,
-        )
-        with contextlib.suppress(IntegrityError):
-            await self._add(row)
+    async def add_turn(self, interview_id: str, turn: Turn, *, fence: Fence | None = None) -> None:
+        """Idempotent per (interview, seq): a turn re-sent after a reconnect is not stored twice. With a `fence`,
+        stored only while it is the interview's lease's (else LeaseLost): a stale node cannot take a `seq`.
+
+        A transient database error (a dropped connection, a locked file) is retried with backoff (server/db/retry.py)
+        before it reaches the session, which would otherwise lose the answer and never send the next question;
+        idempotence makes a retry after a commit that did land harmless.
+        """
+
+        async def write() -> None:
+            row = TurnRow(
+                interview_id=interview_id,
+                seq=turn.seq,
+                question_id=turn.question_id,
+                main_question_id=turn.main_question_id,
+                question_kind=turn.question_kind.value,
+                question_text=turn.question_text,
+                answer=turn.answer,
+                start=turn.start,
+                end=turn.end,
+            )
+            with contextlib.suppress(IntegrityError):
+                async with self._session() as s, s.begin():
+                    if fence is not None:
+                        await guard(s, fence)
+                    s.add(row)
+
+        await retry_transient(f"interview {interview_id}: storing turn {turn.seq}", write)
 
     async def turns(self, interview_id: str) -> list[Turn]:
         query = select(TurnRow).where(TurnRow.interview_id == interview_id).order_by(TurnRow.seq)
@@ -318,16 +389,22 @@ class Store:
             return (await s.scalars(query)).all()
 
     async def audit(self, actor: str, action: str, interview_id: str | None = None, **detail: Any) -> None:
-        await self._add(AuditRow(interview_id=interview_id, actor=actor, action=action, detail=detail or None))
+        """Appends an entry to the hash-chained audit log (server/db/audit_log.py). The detail holds ids, versions
+        and scores, never names, e-mails or answers: an erasure leaves the entry in place."""
+        async with self._session() as s, s.begin():
+            await audit_log.append(s, actor, action, interview_id, detail)
 
     # --- recordings ---------------------------------------------------------------------------------
 
     async def recording(self, interview_id: str) -> RecordingRow | None:
         return await self._get(RecordingRow, interview_id)
 
-    async def update_recording(self, interview_id: str, **values: Any) -> RecordingRow:
-        """Create or change the interview's recording row; only the given columns change."""
+    async def update_recording(self, interview_id: str, *, fence: Fence | None = None, **values: Any) -> RecordingRow:
+        """Create or change the interview's recording row; only the given columns change. With a `fence`, only while
+        it is the interview's lease's (else LeaseLost): a node that lost the interview leaves the row to the new one."""
         async with self._session() as s, s.begin():
+            if fence is not None:
+                await guard(s, fence)
             row = await s.get(RecordingRow, interview_id)
             if row is None:
                 row = RecordingRow(interview_id=interview_id, status=RecordingStatus.NONE)

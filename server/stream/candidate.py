@@ -18,6 +18,7 @@ from media import UnsupportedAudio
 from server.db.store import InterviewEnded
 from server.db.tables import InterviewRow
 from server.metrics import Metrics
+from server.ratelimit import AUDIO_REAL_TIME_FACTOR, AudioBucket
 from server.runtime import Runtime
 from server.settings import Settings
 from server.stream.frames import BadFrame, accept_frame
@@ -46,6 +47,8 @@ log = logging.getLogger(__name__)
 # What the WebRTC transport makes of any received audio track (it resamples with PyAV) before the pipeline.
 TRACK_AUDIO = AudioSpec(encoding="pcm_s16le", sample_rate=16000, channels=1)
 _NO_ASR = 'this server was started without speech recognition (SHANMIAN_VOICE=0); use mode "text"'
+# While a client keeps sending audio too fast, it hears about it this often (a flood gets no error per frame).
+AUDIO_REFUSED_ERROR_EVERY_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,10 @@ class CandidateStream:
         # Rephrase and repeat requests for the question they were made on: a flood of them is refused.
         self._asked_again_for = ""
         self._asked_again = 0
+        # Binary audio frames, counted by their duration: beyond twice real time (and a burst) they are dropped.
+        self._audio_allowance = AudioBucket()
+        self._audio_refused_s = 0.0
+        self._audio_refused_told_at: float | None = None
 
     async def receive(self) -> str | bytes:
         return await self.conn.receive()
@@ -211,11 +218,37 @@ class CandidateStream:
                 "bad_message", "binary audio frames are only accepted in voice or video mode; this session is text"
             )
             return
+        fmt = self.voice.pipeline.fmt
         try:
-            if accept_frame(self.voice.pipeline.fmt, frame):
-                await self.voice.push(frame)
+            if not accept_frame(fmt, frame):
+                return
         except BadFrame as exc:
             await self.error(exc.code, str(exc))
+            return
+        seconds = len(frame) // fmt.bytes_per_frame / fmt.sample_rate
+        if self._audio_allowance.take(seconds):
+            await self.voice.push(frame)
+        else:
+            await self._audio_refused(seconds)
+
+    async def _audio_refused(self, seconds: float) -> None:
+        """A frame over the audio rate limit is dropped; the session goes on, and the client is told (not for every
+        frame of a flood: at most every AUDIO_REFUSED_ERROR_EVERY_S); the connection is read more slowly."""
+        if self.metrics is not None:
+            self.metrics.audio_frame_refused()
+        self._audio_refused_s += seconds
+        now = time.monotonic()
+        told = self._audio_refused_told_at
+        if told is None or now - told >= AUDIO_REFUSED_ERROR_EVERY_S:
+            self._audio_refused_told_at = now
+            await self.error(
+                "rate_limited",
+                f"audio is arriving faster than {AUDIO_REAL_TIME_FACTOR:g}x real time; what exceeds it is dropped "
+                f"({self._audio_refused_s:.1f} s of audio so far); send the audio as it is recorded",
+            )
+        # The next frame is read only once the limit has earned this one: a flood is read no faster than the
+        # limit (the rest waits in the client's socket), so it costs this node's event loop next to nothing.
+        await asyncio.sleep(seconds / AUDIO_REAL_TIME_FACTOR)
 
     async def _dispatch(self, message: Any) -> None:
         match message:

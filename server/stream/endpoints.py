@@ -17,22 +17,36 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_401_UNAUTHORIZED
 from msgspec import Struct
 
-from server.auth import bearer_key, is_hr_key, token_matches
+from server.auth import authenticator, bearer_key, token_matches
 from server.bus import Bus
 from server.db.status import ENDED
 from server.db.store import Store
 from server.errors import ApiError, conflict, errors, not_found
 from server.metrics import Metrics
 from server.observer_tickets import ObserverTickets
+from server.ratelimit import StreamHandshakes
 from server.runtime import Runtime
 from server.settings import Settings
+from server.stream.access import CANDIDATE_REFUSED, candidate_may_join
 from server.stream.candidate import CandidateStream, join_interview
-from server.stream.observer import ObserverSeats, ObserverStream, observer_author
+from server.stream.consent import candidate_connection
+from server.stream.observer import (
+    OBSERVER_TOKEN_PASS,
+    ObserverSeats,
+    ObserverStream,
+    observer_author,
+    observer_pass,
+)
 from server.stream.recording import Recordings
 from server.stream.registry import LiveInterviews
 from server.stream.rtc import RtcPeer, RtcPeers, SessionDescription, answer_offer
 from server.stream.transport import CLOSE_POLICY, Connection, LinkClosed
 from server.stream.websocket import WebSocketTransport
+
+
+def client_address(socket: WebSocket[Any, Any, Any]) -> str:
+    # The address the server sees, as the wrong-key limit counts it (server/auth.py).
+    return socket.client.host if socket.client else "?"
 
 
 @websocket("/v1/interviews/{interview_id:str}/stream")
@@ -45,17 +59,19 @@ async def candidate_stream(
     settings: NamedDependency[Settings],
     recordings: NamedDependency[Recordings],
     metrics: NamedDependency[Metrics],
+    handshakes: NamedDependency[StreamHandshakes],
     token: FromQuery[str | None] = None,
 ) -> None:
     await socket.accept()
-    conn = Connection(WebSocketTransport(socket))
+    conn = candidate_connection(WebSocketTransport(socket), interview_id, recordings, settings.max_message_bytes)
+    if not handshakes.allow(client_address(socket)):
+        await conn.fail("rate_limited", handshakes.refusal(), CLOSE_POLICY)
+        return
     row = await store.interview(interview_id)
-    if row is None:
-        await conn.fail("not_found", f"no interview with id {interview_id!r}")
+    if not candidate_may_join(row, token):
+        await conn.fail("unauthorized", CANDIDATE_REFUSED)
         return
-    if not token_matches(row.candidate_token, token):
-        await conn.fail("unauthorized", "the token is missing or not this interview's candidate token")
-        return
+    assert row is not None
     if row.status in ENDED:
         await conn.fail("session_closed", f"this interview is {row.status}; it cannot be joined again")
         return
@@ -73,20 +89,24 @@ async def observer_stream(
     settings: NamedDependency[Settings],
     observer_tickets: NamedDependency[ObserverTickets],
     observer_seats: NamedDependency[ObserverSeats],
+    handshakes: NamedDependency[StreamHandshakes],
     token: FromQuery[str | None] = None,
     ticket: FromQuery[str | None] = None,
 ) -> None:
     await socket.accept()
     conn = Connection(WebSocketTransport(socket, send_timeout_s=settings.observer_send_timeout_s))
+    if not handshakes.allow(client_address(socket)):
+        await conn.fail("rate_limited", handshakes.refusal(), CLOSE_POLICY)
+        return
     row = await store.interview(interview_id)
     if row is None:
         await conn.fail("not_found", f"no interview with id {interview_id!r}", CLOSE_POLICY)
         return
     if ticket is not None:
-        author = await observer_tickets.redeem(ticket, interview_id)
+        holder = await observer_tickets.redeem(ticket, interview_id)
     else:
-        author = observer_author(row, settings, token or bearer_key(socket))
-    if author is None:
+        holder = observer_author(row, settings, token or bearer_key(socket))
+    if holder is None:
         await conn.fail(
             "unauthorized",
             "observe with ?ticket= from POST /v1/interviews/{id}/observer-ticket (used once, within "
@@ -103,8 +123,9 @@ async def observer_stream(
         )
         return
     try:
+        await store.audit(holder.actor, "observer_joined", interview_id)
         stream = ObserverStream(
-            conn, row, author, store=store, bus=bus, live_interviews=live_interviews, settings=settings
+            conn, row, holder, store=store, bus=bus, live_interviews=live_interviews, settings=settings
         )
         with contextlib.suppress(LinkClosed):
             await stream.run()
@@ -133,23 +154,27 @@ async def observer_ticket(
 ) -> ObserverTicketOut:
     """A single-use ticket for the observer stream, for clients (pages) that cannot set headers on a WebSocket.
 
-    Send the HR API key or the interview's observer token as `Authorization: Bearer ...`; then open
-    `/v1/interviews/{id}/observe?ticket=<ticket>` within `expires_in` seconds. No credential appears in a URL.
+    Send an API key (any role: the interview must be of the key's jobs) or the interview's observer token as
+    `Authorization: Bearer ...`; then open `/v1/interviews/{id}/observe?ticket=<ticket>` within `expires_in`
+    seconds. No credential appears in a URL.
     """
     credential = bearer_key(request)
-    hr = is_hr_key(settings, credential)
     row = await store.interview(interview_id)
-    # Without the HR key, an unknown id answers like a wrong token: ids are not to be probed.
-    if row is None and hr:
-        raise not_found("interview", interview_id)
-    author = None if row is None else observer_author(row, settings, credential)
-    if author is None:
+    holder = OBSERVER_TOKEN_PASS if row is not None and token_matches(row.observer_token, credential) else None
+    if holder is None:
+        principal = await authenticator(request).optional(request)
+        # With a key, an interview outside its jobs is as unknown as a missing one; without, an unknown id answers
+        # like a wrong token: ids are not to be probed.
+        if principal is not None and (row is None or not principal.sees(row.job_id)):
+            raise not_found("interview", interview_id)
+        holder = None if principal is None else observer_pass(principal)
+    if holder is None:
         raise ApiError(
             HTTP_401_UNAUTHORIZED,
             "unauthorized",
-            "send the HR API key or this interview's observer token as 'Authorization: Bearer <credential>'",
+            "send an API key or this interview's observer token as 'Authorization: Bearer <credential>'",
         )
-    ticket = await observer_tickets.issue(interview_id, author)
+    ticket = await observer_tickets.issue(interview_id, holder)
     return ObserverTicketOut(ticket=ticket, expires_in=settings.observer_ticket_ttl_s)
 
 
@@ -157,7 +182,7 @@ async def observer_ticket(
     "/v1/interviews/{interview_id:str}/rtc/offer",
     status_code=HTTP_200_OK,
     tags=["stream"],
-    responses=errors(400, 401, 404, 409),
+    responses=errors(400, 401, 409),
 )
 async def rtc_offer(
     interview_id: FromPath[str],
@@ -173,10 +198,9 @@ async def rtc_offer(
 ) -> dict[str, str]:
     """Join an interview over WebRTC: an SDP offer (audio track, `events` data channel) in, the answer out."""
     row = await store.interview(interview_id)
-    if row is None:
-        raise not_found("interview", interview_id)
-    if not token_matches(row.candidate_token, token):
-        raise ApiError(401, "unauthorized", "the token is missing or not this interview's candidate token")
+    if not candidate_may_join(row, token):
+        raise ApiError(HTTP_401_UNAUTHORIZED, "unauthorized", CANDIDATE_REFUSED)
+    assert row is not None
     if row.status in ENDED:
         raise conflict(f"this interview is {row.status}; it cannot be joined again")
     existing = rtc_peers.get(interview_id)
@@ -196,10 +220,11 @@ async def rtc_offer(
             recordings=recordings,
             live_interviews=live_interviews,
             on_closed=rtc_peers.forget,
+            buckets=rtc_peers.buckets,
             metrics=metrics,
         )
         rtc_peers.add(peer)
-        answer = await answer_offer(pc, data)
+        answer = await answer_offer(pc, data, video=row.mode == "video")
         peer.last_media = time.monotonic()  # the drop watch starts once the answer is out, not while ICE gathered
     except BaseException:
         if peer is not None:

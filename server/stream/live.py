@@ -1,7 +1,9 @@
 """A live interview in this process: its interviewer, its clock, and where each of its events goes.
 
 Events go to the candidate's socket (if one is attached), to the interview's channel (observers on any node)
-and, for turns and reports, to the database before anything that depends on them is sent.
+and, for turns and reports, to the database before anything that depends on them is sent. Every write carries the
+fence of the interview's lease (server/db/leases.py): once another node has taken the interview over, the session
+here stops without writing.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from dialogue.interviewer import (
 )
 from dialogue.plan import InterviewPlan
 from dialogue.report import candidate_view
-from dialogue.session import SessionEvent
+from dialogue.session import AnswerFinished, CandidateEnded, QuestionKind, SessionEvent
 from server.bus import channel_name
+from server.db.leases import Fence, HeldLease, LeaseLost
 from server.db.status import InterviewStatus
 from server.db.store import Store
 from server.stream.messages import (
@@ -58,6 +61,8 @@ class LiveInterview:
         channels: ChannelsPlugin,
         grace_s: float,
         on_end: Callable[[LiveInterview], None],
+        on_listening: Callable[[LiveInterview, bool], None] | None = None,
+        lease: HeldLease | None = None,
     ) -> None:
         self.interview_id = interview_id
         self.plan = plan
@@ -65,7 +70,14 @@ class LiveInterview:
         self.store = store
         self.channels = channels
         self.grace_s = grace_s
+        # None: unfenced writes (a session built by a test without the lease table's machinery).
+        self.lease = lease
+        self.fence: Fence | None = lease.fence if lease is not None else None
+        self.fenced_off_at: float | None = None  # time.monotonic() when another node took the interview over
         self._end_listeners: list[Callable[[LiveInterview], None]] = [on_end]
+        # Told False while the candidate has nothing more to say and the report is being built, True if the session
+        # goes on after all: the node's speech recognition has one session fewer to serve meanwhile.
+        self._on_listening = on_listening
         self._t0 = time.monotonic()
         self._seq = 0
         self._lock = asyncio.Lock()
@@ -91,6 +103,8 @@ class LiveInterview:
     ) -> None:
         """Stamp the message with the session clock and its place in the stream, then deliver it. `same_as` gives a
         candidate-only message the moment and place of the observers' version of one event (the report's views)."""
+        if self.fenced_off_at is not None:
+            return  # the node running the interview now numbers its events; this one's would collide
         message.t = self.clock() if same_as is None else same_as.t
         if to_observers:
             self._seq += 1
@@ -137,9 +151,16 @@ class LiveInterview:
             if self.finished or self.link is not None:
                 return
             self.finished = True
-        log.info("interview %s abandoned: no reconnect within %.0f s", self.interview_id, self.grace_s)
         self.interviewer.stop()
-        await self.store.set_status(self.interview_id, InterviewStatus.ABANDONED, reason="candidate_left")
+        try:
+            await self.store.set_status(
+                self.interview_id, InterviewStatus.ABANDONED, reason="candidate_left", fence=self.fence
+            )
+        except LeaseLost:
+            # The candidate went on with another node meanwhile: the interview is that node's, not abandoned.
+            await self.fenced_off()
+            return
+        log.info("interview %s abandoned: no reconnect within %.0f s", self.interview_id, self.grace_s)
         await self.emit(ClosedOut(reason="abandoned"), to_candidate=False)
         self._ended()
 
@@ -150,8 +171,11 @@ class LiveInterview:
         async with self._lock:
             if not self.started:
                 self.started = True
-                await self.store.set_status(self.interview_id, InterviewStatus.LIVE)
-                await self._apply(self.interviewer.start())
+                try:
+                    await self.store.set_status(self.interview_id, InterviewStatus.LIVE, fence=self.fence)
+                    await self._apply(self.interviewer.start())
+                except LeaseLost:
+                    await self.fenced_off()
             elif self.last_question is not None and self._question_sent_on is not self.link:
                 # Not when the old connection's last answer already brought this connection its question.
                 await self.emit(self.last_question)
@@ -162,16 +186,33 @@ class LiveInterview:
             if self.finished:
                 raise SessionClosed("the interview has ended")
             started = time.monotonic()
-            events = await self.interviewer.handle(event)
+            closing = self._may_close(event)
+            if closing and self._on_listening is not None:
+                self._on_listening(self, False)
+            try:
+                events = await self.interviewer.handle(event)
+            finally:
+                if closing and not self.finished and self._on_listening is not None:
+                    self._on_listening(self, True)
             self.decided_at = time.monotonic()
             self.decision_s = self.decided_at - started
-            await self._apply(events)
+            try:
+                await self._apply(events)
+            except LeaseLost:
+                await self.fenced_off()
+
+    def _may_close(self, event: SessionEvent) -> bool:
+        """Whether handling `event` may build the report: the candidate ended, or answered the closing question."""
+        if isinstance(event, CandidateEnded):
+            return True
+        asked = self.last_question
+        return isinstance(event, AnswerFinished) and asked is not None and asked.kind == QuestionKind.CLOSING.value
 
     async def _apply(self, events: Iterable[InterviewerEvent]) -> None:
         for event in events:
             match event:
                 case TurnRecorded(turn):
-                    await self.store.add_turn(self.interview_id, turn)
+                    await self.store.add_turn(self.interview_id, turn, fence=self.fence)
                 case QuestionAsked(q):
                     self.last_question = QuestionOut.of(q, self.plan.language)
                     await self.emit(self.last_question)
@@ -180,7 +221,7 @@ class LiveInterview:
                 case ReportReady(report):
                     if self.report_notes:
                         report = replace(report, notes=(*report.notes, *self.report_notes))
-                    await self.store.save_report(self.interview_id, report)
+                    await self.store.save_report(self.interview_id, report, fence=self.fence)
                     # Two views of one event, at one place in the stream: the candidate never receives what is
                     # meant for HR, and their stream stays contiguous.
                     hr = ReportOut(report=report)
@@ -188,7 +229,9 @@ class LiveInterview:
                     await self.emit(ReportOut(report=candidate_view(report)), to_observers=False, same_as=hr)
                 case InterviewClosed(reason):
                     self.finished = True
-                    await self.store.set_status(self.interview_id, InterviewStatus.COMPLETED, reason=reason)
+                    await self.store.set_status(
+                        self.interview_id, InterviewStatus.COMPLETED, reason=reason, fence=self.fence
+                    )
                     await self.emit(ClosedOut(reason=reason))
                     self._ended()
 
@@ -197,6 +240,8 @@ class LiveInterview:
         self._end_listeners.append(listener)
 
     def _ended(self) -> None:
+        if self.lease is not None:
+            self.lease.release()
         for listener in self._end_listeners:
             listener(self)
 
@@ -210,9 +255,33 @@ class LiveInterview:
         """Score and close a session whose last answer was stored but whose close was not (the process died)."""
         async with self._lock:
             if not self.finished:
-                await self._apply(await self.interviewer.close(reason))
+                try:
+                    await self._apply(await self.interviewer.close(reason))
+                except LeaseLost:
+                    await self.fenced_off()
+
+    async def fenced_off(self) -> None:
+        """Another node took the interview over (its lease has a newer fence): stop here without writing anything
+        more and without calling the interview abandoned, and close the candidate's connection still attached here
+        (a half-open one, typically) with a clear reason. Idempotent."""
+        if self.fenced_off_at is not None:
+            return
+        self.fenced_off_at = time.monotonic()
+        self.finished = True
+        if self._grace is not None and self._grace is not asyncio.current_task():
+            self._grace.cancel()
+        self._grace = None
+        self.interviewer.stop()
+        log.info("interview %s: taken over by another node; the session here stops", self.interview_id)
+        link, self.link = self.link, None
+        if link is not None:
+            with contextlib.suppress(Exception):
+                await link.fail("session_closed", "this interview goes on over a newer connection; this one is closed")
+        self._ended()
 
     async def shutdown(self) -> None:
+        if self.lease is not None:
+            await self.lease.aclose()
         if self._grace is not None:
             self._grace.cancel()
         # Judging in the background would hold the process past its stop; a restarted node re-judges the stored turns.

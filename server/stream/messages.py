@@ -23,7 +23,9 @@ class AudioSpec(Struct, forbid_unknown_fields=False):
 class Hello(Struct, tag="hello", tag_field="type"):
     mode: Literal["voice", "text", "video"] = "voice"
     audio: AudioSpec | None = None
-    consent: bool | None = None
+    consent: bool | None = None  # to an audio recording
+    video_consent: bool | None = None  # to a video recording as well (video mode); None keeps what was given before
+    ai_notice: bool | None = None  # the candidate accepted the notice that an AI conducts and scores the interview
 
 
 class AnswerMsg(Struct, tag="answer", tag_field="type"):
@@ -46,12 +48,16 @@ class Ping(Struct, tag="ping", tag_field="type"):
     pass
 
 
+class WithdrawConsent(Struct, tag="withdraw_consent", tag_field="type"):
+    """The candidate takes back their consent to recording: what was recorded is kept, nothing more is."""
+
+
 class CommentMsg(Struct, tag="comment", tag_field="type"):
     text: Annotated[str, Meta(max_length=4000)]
 
 
-CandidateMessage = Hello | AnswerMsg | Rephrase | Repeat | End | Ping
-CANDIDATE_TYPES = ("hello", "answer", "rephrase", "repeat", "end", "ping")
+CandidateMessage = Hello | AnswerMsg | Rephrase | Repeat | End | Ping | WithdrawConsent
+CANDIDATE_TYPES = ("hello", "answer", "rephrase", "repeat", "end", "ping", "withdraw_consent")
 ObserverMessage = CommentMsg | Ping
 OBSERVER_TYPES = ("comment", "ping")
 
@@ -158,6 +164,12 @@ class ClosedOut(Out, tag="closed"):
 
 class Pong(Out, tag="pong"):
     pass
+
+
+class ConsentWithdrawnOut(Out, tag="consent_withdrawn"):
+    """Answers `withdraw_consent` once the recording file is closed; `recorded_s` is what it kept (None: nothing)."""
+
+    recorded_s: float | None = None
 
 
 class ErrorOut(Out, tag="error"):

@@ -18,6 +18,9 @@ from server.auth import is_hr_key, token_matches
 from server.bus import Bus, BusUnavailable, channel_name
 from server.db.store import Store
 from server.db.tables import InterviewRow
+from server.observer_tickets import ObserverPass
+from server.people import BOOTSTRAP_ADMIN, RECRUITING, Principal
+from server.ratelimit import TokenBuckets
 from server.settings import Settings
 from server.stream.messages import (
     BadMessage,
@@ -112,13 +115,24 @@ class ObserverSeats:
             self._taken.pop(interview_id, None)
 
 
-def observer_author(row: InterviewRow, settings: Settings, token: str | None) -> str | None:
-    """Who is watching: "observer" by the interview's observer token, "hr" by the API key; None if neither."""
+COMMENTS = "comments"  # the one key of a connection's comment bucket
+OBSERVER_TOKEN_PASS = ObserverPass("observer", "observer")  # the interview's observer token names nobody
+
+
+def observer_author(row: InterviewRow, settings: Settings, token: str | None) -> ObserverPass | None:
+    """Who is watching by a credential in the WebSocket request: the interview's observer token, or the bootstrap
+    admin's key (users' keys get a ticket first); None if neither."""
     if token_matches(row.observer_token, token):
-        return "observer"
+        return OBSERVER_TOKEN_PASS
     if is_hr_key(settings, token):
-        return "hr"
+        return ObserverPass("hr", BOOTSTRAP_ADMIN.actor)
     return None
+
+
+def observer_pass(principal: Principal) -> ObserverPass:
+    """A user's comments are signed by their role ("hr" for admins and recruiters, as the settings' key's are)."""
+    author = "hr" if principal.role in RECRUITING else str(principal.role)
+    return ObserverPass(author, principal.actor)
 
 
 def _session_clock(row: InterviewRow, live_interviews: LiveInterviews) -> float:
@@ -137,7 +151,7 @@ class ObserverStream:
         self,
         conn: Connection,
         row: InterviewRow,
-        author: str,
+        holder: ObserverPass,
         *,
         store: Store,
         bus: Bus,
@@ -146,11 +160,15 @@ class ObserverStream:
     ) -> None:
         self.conn = conn
         self.row = row
-        self.author = author
+        self.author = holder.author
+        self.actor = holder.actor
         self.store = store
         self.bus = bus
         self.live_interviews = live_interviews
         self.settings = settings
+        # This connection's allowance, apart from the frames limit: every comment is a stored row, an audit entry
+        # and an event every observer of the interview receives.
+        self.comments = TokenBuckets(settings.observer_comments_per_minute, settings.observer_comments_burst, 1)
 
     async def receive(self) -> str | None:
         """The next text frame, or None for a binary one; LinkClosed once the observer has gone."""
@@ -226,8 +244,15 @@ class ObserverStream:
                 "too_large", f"the comment is {len(text)} characters; the limit is {self.settings.max_text_chars}"
             )
             return
+        if not self.comments.allow(COMMENTS):
+            await self.conn.error(
+                "rate_limited",
+                f"more than {self.settings.observer_comments_per_minute} comments a minute; this one was not kept, "
+                "send it again in a few seconds",
+            )
+            return
         row = await self.store.add_comment(self.row.id, self.author, text)
-        await self.store.audit(self.author, "comment_added", self.row.id, comment_id=row.id)
+        await self.store.audit(self.actor, "comment_added", self.row.id, comment_id=row.id)
         comment = CommentOut(
             author=self.author, text=text, comment_id=row.id, t=_session_clock(self.row, self.live_interviews)
         )

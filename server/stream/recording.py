@@ -1,8 +1,14 @@
 """Recording each live interview, with the candidate's consent: one file per interview, kept across reconnects.
 
-Consent comes from `hello.consent` or `POST /v1/interviews/{id}/consent`; without it nothing is written and the
-report says so. A failing disk stops the recording only: HR learn of it from the log, the recording's note and
-the report.
+Consent comes from the candidate only: `hello.consent` or `POST /v1/interviews/{id}/consent` with their token;
+without it nothing is written and the report says so. Video is recorded only under a video consent as well
+(`hello.video_consent`, or `"video": true` over REST); without one a video interview's recording is audio only. A
+withdrawal (`withdraw_consent` on the stream, or `"consent": false` over REST) stops the recording at once: the file
+is finished and playable, and nothing said after it is written. The consent row keeps whether video was consented
+to in its `consent_source` (`hello+video`, `rest+video`): the table has no column of its own for it yet.
+A failing disk stops the recording only: HR learn of it from the log, the recording's note and the report.
+A recording a dead process left `recording` is finished at start-up (playable to its last readable second), and a
+session resumed in another process continues that file rather than starting it over.
 """
 
 from __future__ import annotations
@@ -13,10 +19,22 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
 from media import AudioFormat
-from media.recording import BackgroundRecorder, RecordingSpec, is_disk_full, recording_suffix
-from server.db.status import RecordingStatus
+from media.recording import (
+    BackgroundRecorder,
+    RecordingBusy,
+    RecordingSpec,
+    finish_leftover,
+    is_disk_full,
+    recording_suffix,
+)
+from server.db.leases import LeaseLost
+from server.db.status import ENDED, InterviewStatus, RecordingStatus
 from server.db.store import Store
+from server.db.tables import InterviewRow, RecordingRow
 from server.settings import Settings
 from server.stream.live import LiveInterview
 from server.stream.messages import Hello
@@ -24,7 +42,24 @@ from server.stream.messages import Hello
 log = logging.getLogger(__name__)
 
 NO_CONSENT_NOTE = "Not recorded: the candidate did not consent to recording."
+NO_VIDEO_CONSENT_NOTE = "Video not recorded: the candidate consented to an audio recording only."
 DISABLED_NOTE = "Not recorded: recording is turned off on this server (SHANMIAN_RECORD=0)."
+VIDEO_CONSENT = "+video"  # appended to `consent_source` when the consent covers video too
+
+
+def withdrawn_note(seconds: float) -> str:
+    return f"Recording stopped after {seconds:.1f} s: the candidate withdrew consent; nothing later was recorded."
+
+
+def leftover_note(seconds: float) -> str:
+    return (
+        f"The process recording this interview stopped before finishing the file; it was finished when a server "
+        f"started, with the {seconds:.1f} s that could be read."
+    )
+
+
+def video_consented(row: RecordingRow | None) -> bool:
+    return row is not None and bool(row.consent) and (row.consent_source or "").endswith(VIDEO_CONSENT)
 
 
 class SessionRecording:
@@ -37,12 +72,17 @@ class SessionRecording:
         self._loop = asyncio.get_running_loop()
         self._tasks: set[asyncio.Task[None]] = set()
         self.recorder = BackgroundRecorder(spec, self._failed)
+        # Set the moment consent is withdrawn, before the file is finished: no later chunk is even queued.
+        self.stopped = False
 
     def audio(self, pcm: bytes, fmt: AudioFormat, at: float) -> None:
-        self.recorder.audio(pcm, fmt, at)
+        if not self.stopped:
+            self.recorder.audio(pcm, fmt, at)
 
     def video(self, frame: Any, at: float) -> None:
-        self.recorder.video(frame, at)
+        # An audio-only recording (no video consent) takes no frames: they would only wait in its queue.
+        if self.spec.video and not self.stopped:
+            self.recorder.video(frame, at)
 
     def _failed(self, exc: BaseException, seconds: float) -> None:
         # Called on the recorder's thread: the store and the session belong to the event loop.
@@ -60,19 +100,39 @@ class SessionRecording:
         self.live.report_notes.append(note)
         try:
             await self.store.update_recording(
-                self.live.interview_id, status=RecordingStatus.FAILED, note=note, duration_s=round(seconds, 3)
+                self.live.interview_id,
+                fence=self.live.fence,
+                status=RecordingStatus.FAILED,
+                note=note,
+                duration_s=round(seconds, 3),
             )
-            await self.store.audit("system", "recording_failed", self.live.interview_id, error=str(exc))
+            # The error's type, not its text: the text names the file, whose name is the interview id, and an
+            # audit detail is hashed into the chain, so an erasure could not take the id out of it.
+            error = "disk_full" if is_disk_full(exc) else type(exc).__name__
+            await self.store.audit("system", "recording_failed", self.live.interview_id, error=error)
         except Exception:
             log.exception("interview %s: could not store the recording failure", self.live.interview_id)
 
-    async def finish(self) -> None:
-        """Finish the file (off the event loop) and store how long it is."""
+    async def finish(self) -> float:
+        """Finish the file (off the event loop) and store how long it is; returns the seconds."""
         seconds = await asyncio.to_thread(self.recorder.close)
         if self.recorder.failed is None:
-            await self.store.update_recording(self.live.interview_id, status=RecordingStatus.COMPLETE, duration_s=round(seconds, 3))
+            try:
+                await self.store.update_recording(
+                    self.live.interview_id,
+                    fence=self.live.fence,
+                    status=RecordingStatus.COMPLETE,
+                    duration_s=round(seconds, 3),
+                )
+            except LeaseLost:
+                # Another node runs the interview now and owns its recording row; this node's file stays finished.
+                log.info(
+                    "interview %s: recording finished here after a takeover; its row is the new node's",
+                    self.live.interview_id,
+                )
         elif self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        return seconds
 
 
 class Recordings:
@@ -84,16 +144,27 @@ class Recordings:
         self.directory = settings.recordings_path
         self._open: dict[str, SessionRecording] = {}
         self._awaiting_end: set[str] = set()
-        self._finishing: set[asyncio.Task[None]] = set()
+        self._finishing: set[asyncio.Task[float]] = set()
+        self._session = async_sessionmaker(store.engine, expire_on_commit=False)
 
     def path_for(self, interview_id: str, video: bool) -> Path:
         return self.directory / f"{interview_id}{recording_suffix(video)}"
 
+    async def consent(self, interview_id: str, via: str, audio: bool | None, video: bool | None) -> RecordingRow:
+        """Store what the candidate said; None keeps what they said before. Video consent needs audio consent."""
+        row = await self.store.recording(interview_id)
+        given = audio if audio is not None else bool(row is not None and row.consent)
+        with_video = given and (video if video is not None else video_consented(row))
+        return await self.store.update_recording(
+            interview_id, consent=given, consent_source=via + (VIDEO_CONSENT if with_video else "")
+        )
+
     async def join(self, live: LiveInterview, hello: Hello) -> SessionRecording | None:
         """A connection's hello: store a consent it gives, then record if the interview may be recorded."""
         iid = live.interview_id
-        if hello.consent is not None:
-            await self.store.update_recording(iid, consent=hello.consent, consent_source="hello")
+        stated = hello.consent is not None or hello.video_consent is not None
+        if stated and not await self._finished(iid):
+            await self.consent(iid, "hello", hello.consent, hello.video_consent)
         if hello.mode == "text":
             return None  # a text interview's transcript is its whole record
         current = self._open.get(iid)
@@ -114,8 +185,14 @@ class Recordings:
             return None
         if NO_CONSENT_NOTE in live.report_notes:  # consent given on a later connection
             live.report_notes.remove(NO_CONSENT_NOTE)
-        video = hello.mode == "video"
+        video = hello.mode == "video" and video_consented(row)
+        if hello.mode == "video" and not video and NO_VIDEO_CONSENT_NOTE not in live.report_notes:
+            live.report_notes.append(NO_VIDEO_CONSENT_NOTE)
         spec = RecordingSpec(self.path_for(iid, video), video=video)
+        if row is not None and row.status == RecordingStatus.RECORDING and row.path:
+            # Recording, yet not open here: the process that recorded it died and this one resumed the session.
+            # Its file goes on, in its own format (a container cannot change midway).
+            spec = RecordingSpec(Path(row.path), video=row.media_type == "video/webm", append=True)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             recording = SessionRecording(live, spec, self.store)
@@ -131,6 +208,66 @@ class Recordings:
         )
         log.info("interview %s: recording to %s", iid, spec.path)
         return recording
+
+    async def close_leftovers(self) -> list[str]:
+        """At start-up: finish the files of recordings still `recording` whose writer is gone (a dead process on
+        this machine, or on another one sharing the folder); returns their interview ids.
+
+        A file a live writer holds (its lock) is left alone, and so is a row whose file is not on this machine's disk
+        (another node's). An ended interview's recording becomes `complete`; one still `live` stays `recording`,
+        its file finished and ready to be continued if the session is resumed.
+        """
+        query = (
+            select(RecordingRow, InterviewRow.status)
+            .join(InterviewRow, InterviewRow.id == RecordingRow.interview_id)
+            .where(RecordingRow.status == RecordingStatus.RECORDING)
+        )
+        async with self._session() as s:
+            leftovers = (await s.execute(query)).all()
+        closed = []
+        for row, interview_status in leftovers:
+            if not row.path:
+                continue  # nothing was ever written for it
+            spec = RecordingSpec(Path(row.path), video=row.media_type == "video/webm")
+            try:
+                seconds = await asyncio.to_thread(finish_leftover, spec)
+            except (RecordingBusy, FileNotFoundError):
+                continue
+            except Exception as exc:  # one damaged file must not keep the others, or the server, from starting
+                log.error("interview %s: could not finish the recording %s left: %s", row.interview_id, spec.path, exc)
+                continue
+            values: dict[str, Any] = {"duration_s": round(seconds, 3), "note": leftover_note(seconds)}
+            if InterviewStatus(interview_status) in ENDED:
+                values["status"] = RecordingStatus.COMPLETE
+            await self.store.update_recording(row.interview_id, **values)
+            log.info("interview %s: finished the recording a stopped process left (%.1f s)", row.interview_id, seconds)
+            closed.append(row.interview_id)
+        return closed
+
+    async def _finished(self, interview_id: str) -> bool:
+        """The interview's one file is finished (or failed): a reconnect's hello, which a page sends with the
+        box it showed at the start, must not turn a withdrawal back into a consent that records nothing."""
+        row = await self.store.recording(interview_id)
+        return row is not None and row.status in (RecordingStatus.COMPLETE, RecordingStatus.FAILED)
+
+    async def withdraw(self, interview_id: str, via: str) -> float | None:
+        """Consent withdrawn: the recording stops now and its file is finished; returns the seconds it kept, or
+        None when nothing was being recorded here. A reconnect does not record again (one file per interview).
+        """
+        recording = self._open.pop(interview_id, None)
+        self._awaiting_end.discard(interview_id)
+        if recording is not None:
+            recording.stopped = True  # before anything awaits: audio arriving meanwhile is not written
+        await self.consent(interview_id, via, False, False)
+        if recording is None:
+            return None
+        seconds = await recording.finish()
+        note = withdrawn_note(seconds)
+        recording.live.report_notes.append(note)
+        if recording.recorder.failed is None:
+            await self.store.update_recording(interview_id, note=note)
+        log.info("interview %s: recording stopped after %.1f s, consent withdrawn", interview_id, seconds)
+        return seconds
 
     def release(self, live: LiveInterview) -> None:
         """A connection ended: finish the file once the interview has ended (now, or when the grace runs out).

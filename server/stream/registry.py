@@ -1,5 +1,6 @@
-"""The live interviews of this process, by id: opened on a candidate's first hello, kept through reconnects,
-and rebuilt from the stored turns when the process that ran one has died (its status is still `live`).
+"""The live interviews of this process, by id: opened on a candidate's hello under the interview's lease (taken
+over from any other node: the newest connection wins), kept through reconnects while the lease is still theirs, and
+rebuilt from the stored turns when another process ran the interview before (its status is still `live`).
 """
 
 from __future__ import annotations
@@ -7,15 +8,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import replace
 
 import msgspec
 from litestar.channels import ChannelsPlugin
 
 from dialogue.follow_up import FollowUpPolicy
 from dialogue.interviewer import Interviewer
-from dialogue.session import AnswerFinished, Ask, AskFollowUp, AskRephrased, Finish, Question, SessionAction, Turn
 from server.bus import Bus, BusUnavailable
+from server.db.leases import HeldLease, Leases
 from server.db.status import ENDED, InterviewStatus
 from server.db.store import InterviewEnded, Store, plan_from_json
 from server.db.tables import InterviewRow
@@ -41,14 +41,19 @@ class LiveInterviews:
         runtime: Runtime,
         settings: Settings,
         *,
+        leases: Leases,
         bus: Bus | None = None,
     ) -> None:
         self.store = store
+        self.leases = leases
         self.channels = channels
         self.runtime = runtime
         self.settings = settings
         self.bus = bus
         self._live: dict[str, LiveInterview] = {}
+        self._voice_ids: set[str] = set()  # the live ones in voice mode
+        # Those of them whose audio is being listened to: the scorer leaves the cores to them.
+        self._voice: set[str] = set()
         self._opening = asyncio.Lock()
 
     def get(self, interview_id: str) -> LiveInterview | None:
@@ -66,12 +71,20 @@ class LiveInterviews:
         async with self._opening:
             live = self._live.get(row.id)
             if live is not None:
-                return live
+                if live.lease is None or await live.lease.still_held():
+                    return live
+                await live.fenced_off()  # another node ran it since: this one's state is stale, rebuild it
             fresh = await self.store.interview(row.id)
             if fresh is None or fresh.status in ENDED:
                 raise InterviewEnded(f"interview {row.id} is {fresh.status if fresh else 'gone'}")
             if len(self._live) >= self.settings.max_live_sessions:
                 raise NodeFull(f"this server runs {len(self._live)} interviews, its limit")
+            # Taken before the stored state is read: any node that held the interview can write nothing after this,
+            # so what is read now is all there will be (its turns, or its end).
+            lease = HeldLease(self.leases, await self.leases.take(row.id))
+            fresh = await self.store.interview(row.id)
+            if fresh is None or fresh.status in ENDED:
+                raise InterviewEnded(f"interview {row.id} is {fresh.status if fresh else 'gone'}")
             row = fresh
             job = await self.store.job(row.job_id)
             if job is None:
@@ -81,6 +94,7 @@ class LiveInterviews:
                 plan,
                 self.runtime.interviewer_models(plan.language),
                 FollowUpPolicy(max_per_question=self.settings.max_follow_ups),
+                follow_up_wait_s=None if row.mode == "text" else self.settings.follow_up_wait_s,
             )
             live = LiveInterview(
                 row.id,
@@ -90,72 +104,71 @@ class LiveInterviews:
                 channels=self.channels,
                 grace_s=self.settings.reconnect_grace_s,
                 on_end=self._forget,
+                on_listening=self._listening,
+                lease=lease,
             )
+            lease.start(live.fenced_off)
             if row.status == InterviewStatus.LIVE:
                 await self._recover(live)
             if not live.finished:
                 self._live[row.id] = live
+                if row.mode != "text":
+                    self._voice_ids.add(row.id)
+                    self._voice.add(row.id)
+                    self.runtime.scoring_threads.voice_sessions += 1
             return live
 
     async def _recover(self, live: LiveInterview) -> None:
-        """Rebuild a session another process was running: replay its stored answers into the fresh interviewer."""
+        """Rebuild a session another process was running: its state machine replays the stored answers."""
         turns = await self.store.turns(live.interview_id)
-        pending, finished = replay(live.interviewer, turns)
-        question = None if pending is None else QuestionOut.of(pending, live.plan.language)
-        live.restore(question, await self._last_seq(live.interview_id))
+        replayed = live.interviewer.session.replay(turns)
+        question = None if replayed.question is None else QuestionOut.of(replayed.question, live.plan.language)
+        live.restore(question, await stream_position(self.bus, live.interview_id))
         log.info("interview %s recovered from %d stored turns", live.interview_id, len(turns))
-        if finished is not None:
-            await live.finish(finished)
+        if replayed.finished is not None:
+            await live.finish(replayed.finished)
 
-    async def _last_seq(self, interview_id: str) -> int:
-        """Where the interview's event stream stopped, so observers still following it see the rest as new."""
-        if self.bus is not None:
-            try:
-                for raw in reversed(await self.bus.history(interview_id)):
-                    seq = _head.decode(raw).seq
-                    if seq:
-                        return seq
-                return 0
-            except BusUnavailable as exc:
-                log.warning(
-                    "interview %s: event history unavailable (%s); numbering events by the clock", interview_id, exc
-                )
-        # Larger than any count an earlier process can have reached, so nothing new is taken for a duplicate.
-        return int(time.time() * 1000)
+    def _listening(self, live: LiveInterview, listening: bool) -> None:
+        """A voice session building its report needs no speech recognition: the scorer, which that report waits
+        on, may have the cores until the session goes on (the closing answer was a request to rephrase) or ends."""
+        if self._live.get(live.interview_id) is not live or live.interview_id not in self._voice_ids:
+            return
+        if listening and live.interview_id not in self._voice:
+            self._voice.add(live.interview_id)
+            self.runtime.scoring_threads.voice_sessions += 1
+        elif not listening and live.interview_id in self._voice:
+            self._voice.discard(live.interview_id)
+            self.runtime.scoring_threads.voice_sessions -= 1
 
     def _forget(self, live: LiveInterview) -> None:
         if self._live.get(live.interview_id) is live:
             del self._live[live.interview_id]
+            self._voice_ids.discard(live.interview_id)
+            if live.interview_id in self._voice:
+                self._voice.discard(live.interview_id)
+                self.runtime.scoring_threads.voice_sessions -= 1
 
     async def shutdown(self) -> None:
         for live in list(self._live.values()):
             await live.shutdown()
         self._live.clear()
+        self.runtime.scoring_threads.voice_sessions -= len(self._voice)
+        self._voice.clear()
+        self._voice_ids.clear()
 
 
-def replay(interviewer: Interviewer, turns: list[Turn]) -> tuple[Question | None, str | None]:
-    """Drive a fresh interviewer's session through stored answers (its rules are deterministic given them).
-
-    Returns the question now waiting for an answer, or the reason the session finished. Each question is set to
-    the words stored with its turn (a model may have worded it), and the stored turns replace the replayed ones.
-    """
-    session = interviewer.session
-    action: SessionAction = session.start()
-    for turn in turns:
-        current = session.current
-        if current is None:
-            log.warning("replay: turn %d came after the session had finished; ignored", turn.seq)
-            break
-        if current.question_id != turn.question_id:
+async def stream_position(bus: Bus | None, interview_id: str) -> int:
+    """Where the interview's event stream stopped, so observers still following it see the rest as new."""
+    if bus is not None:
+        try:
+            for raw in reversed(await bus.history(interview_id)):
+                seq = _head.decode(raw).seq
+                if seq:
+                    return seq
+            return 0
+        except BusUnavailable as exc:
             log.warning(
-                "replay: turn %d answered %s, the rules now ask %s", turn.seq, turn.question_id, current.question_id
+                "interview %s: event history unavailable (%s); numbering events by the clock", interview_id, exc
             )
-        session.asked(replace(current, text=turn.question_text, kind=turn.question_kind))
-        action = session.handle(AnswerFinished(turn.answer, turn.start, turn.end))
-    session.turns[:] = turns
-    match action:
-        case Ask(question) | AskFollowUp(question=question) | AskRephrased(question=question):
-            return question, None
-        case Finish(reason):
-            return None, reason
-    return session.current, None
+    # Larger than any count an earlier process can have reached, so nothing new is taken for a duplicate.
+    return int(time.time() * 1000)

@@ -1,6 +1,9 @@
 """A candidate connection's voice: audio frames into a media AudioPipeline, its events out as protocol messages.
 
 Each finished spoken turn becomes an `AnswerFinished` for the session, in order with the connection's other events.
+Frames wait in a short queue of their own, fed to the pipeline by a task: while the pipeline holds a frame back
+(its back-pressure: a turn-end decision waiting for its transcript), the connection still reads and answers its
+other messages (a `ping`, an `end`) instead of leaving them behind the audio.
 """
 
 from __future__ import annotations
@@ -28,6 +31,11 @@ from server.stream.messages import AudioSpec, SpeechStartedOut, SpeechStoppedOut
 
 log = logging.getLogger(__name__)
 
+# Audio a connection may have queued ahead of its pipeline before `push` waits (back-pressure to the client):
+# enough to ride out a turn-end decision waiting for ASR on a busy node; the rate limit (server/ratelimit.py)
+# bounds how fast it can fill.
+MAX_QUEUED_AUDIO_S = 10.0
+
 
 def audio_format(spec: AudioSpec) -> AudioFormat:
     """The declared format, validated; raises media's UnsupportedAudio with a message for the client."""
@@ -47,7 +55,11 @@ class VoiceChannel:
         self.offset = live.clock()
         self._task = asyncio.create_task(self._relay())
         self._finished = False
-        self._samples = 0  # received on this connection: with `offset`, where the next frame sits in the session
+        self._frames: asyncio.Queue[bytes] = asyncio.Queue()
+        self._queued_s = 0.0
+        self._room = asyncio.Event()  # set whenever the feeder has taken a frame: a waiting push looks again
+        self._feeder = asyncio.create_task(self._feed())
+        self._samples = 0  # fed on this connection: with `offset`, where the next frame sits in the session
         # Sees every accepted frame with its session time (the recording), so the file lines up with transcripts.
         self.on_audio: Callable[[bytes, AudioFormat, float], None] | None = None
         # When the candidate last stopped speaking (time.monotonic()), None while they speak: where a turn's
@@ -64,27 +76,51 @@ class VoiceChannel:
         return cls(live, pipeline, on_answer)
 
     async def push(self, frame: bytes) -> None:
-        """Takes whole-sample PCM of any length (FrameError otherwise); returns once the audio is accounted for
-        (back-pressure).
-        """
+        """Queues whole-sample PCM of any length for the pipeline, in order; waits only while MAX_QUEUED_AUDIO_S
+        are already queued (back-pressure)."""
         if self._finished:
             return
-        await self.pipeline.push(frame)
-        fmt = self.pipeline.fmt
-        if self.on_audio is not None:
-            self.on_audio(frame, fmt, self.offset + self._samples / fmt.sample_rate)
-        self._samples += len(frame) // fmt.bytes_per_frame
+        while self._queued_s >= MAX_QUEUED_AUDIO_S:
+            self._room.clear()
+            await self._room.wait()
+        self._queued_s += self._seconds(frame)
+        self._frames.put_nowait(frame)
 
     async def finish(self) -> None:
-        """End the turn in progress now and relay everything it produced. Idempotent."""
+        """End the turn in progress now (after the audio already queued) and relay everything it produced.
+        Idempotent."""
         if self._finished:
             await self._task
             return
         self._finished = True
+        await self._frames.join()
+        self._feeder.cancel()
         with contextlib.suppress(PipelineClosed):
             await self.pipeline.flush()
         await self.pipeline.close()
         await self._task
+
+    def _seconds(self, frame: bytes) -> float:
+        fmt = self.pipeline.fmt
+        return len(frame) // fmt.bytes_per_frame / fmt.sample_rate
+
+    async def _feed(self) -> None:
+        fmt = self.pipeline.fmt
+        while True:
+            frame = await self._frames.get()
+            try:
+                await self.pipeline.push(frame)
+                if self.on_audio is not None:
+                    self.on_audio(frame, fmt, self.offset + self._samples / fmt.sample_rate)
+                self._samples += len(frame) // fmt.bytes_per_frame
+            except PipelineClosed:
+                pass
+            except Exception:  # one frame that fails must not stop the candidate's audio
+                log.exception("interview %s: failed to process an audio frame", self.live.interview_id)
+            finally:
+                self._queued_s -= self._seconds(frame)
+                self._room.set()
+                self._frames.task_done()
 
     async def _relay(self) -> None:
         off = self.offset
@@ -111,4 +147,5 @@ class VoiceChannel:
                         await self.live.emit(TurnEndOut(text=text))
                         self.on_answer(AnswerFinished(text, round(start + off, 3), round(end + off, 3)))
             except Exception:  # one event that cannot be delivered must not end the candidate's audio
-                log.exception("interview %s: failed to relay %s", self.live.interview_id, event)
+                # The event's type only: its text is the candidate's words, which stay out of the logs.
+                log.exception("interview %s: failed to relay a %s", self.live.interview_id, type(event).__name__)

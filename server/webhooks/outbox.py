@@ -8,7 +8,7 @@ resumed session going live again) or retried yields one event; its deliveries ar
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +18,9 @@ from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hr.invitations import Invitation
 from hr.webhook_events import (
+    CandidateInvited,
     EventPayload,
     InterviewAbandoned,
     InterviewCompleted,
@@ -41,6 +43,8 @@ from server.db.tables import (
 )
 
 Clock = Callable[[], datetime]
+# Awaited in the transaction that writes an event, so that what follows from it commits or rolls back with it.
+EventReaction = Callable[[AsyncSession, EventPayload, datetime], Awaitable[None]]
 
 
 def utc_now() -> datetime:
@@ -103,6 +107,8 @@ class WebhookOutbox:
         self.clock = clock
         self._session = async_sessionmaker(store.engine, expire_on_commit=False)
         self.on_enqueued: Callable[[], None] = lambda: None  # the local worker's wake-up
+        # E.g. an offer suggestion following a `review.submitted` (server/db/handoffs.py).
+        self.reactions: list[EventReaction] = []
 
     # --- the outbox: called by the Store inside the transaction of each change --------------------------------
 
@@ -142,6 +148,8 @@ class WebhookOutbox:
                 )
         # The worker is woken once the change commits (woken before, it would find nothing yet and sleep a poll).
         sqlalchemy_event.listen(session.sync_session, "after_commit", lambda _: self.on_enqueued(), once=True)
+        for react in self.reactions:
+            await react(session, payload, at)
         return message.id
 
     async def interview_status_changed(self, session: AsyncSession, interview_id: str, status: InterviewStatus) -> None:
@@ -187,6 +195,17 @@ class WebhookOutbox:
     ) -> None:
         payload = PlanVersionCreated(plan_id=job_id, job_id=job_id, version=version, created_by=source, reason=note)
         await self.enqueue(session, f"plan.version_created:{job_id}:{version}", payload, self.clock())
+
+    async def candidate_invited(self, session: AsyncSession, invitation: Invitation) -> None:
+        """Called by the invitations store (server/db/invitations.py) in the transaction that writes `invitation`."""
+        payload = CandidateInvited(
+            invitation_id=invitation.id,
+            job_id=invitation.job_id,
+            candidate_id=invitation.candidate_id,
+            language=invitation.language,
+            expires_at=invitation.expires_at,
+        )
+        await self.enqueue(session, f"candidate.invited:{invitation.id}", payload, invitation.created_at)
 
     # --- endpoints ---------------------------------------------------------------------------------------
 

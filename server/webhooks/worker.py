@@ -9,10 +9,8 @@ is logged under a unique (delivery, attempt) key, so no attempt is recorded twic
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +25,7 @@ from hr.webhook_targets import TargetPolicy
 from hr.webhooks import REQUEST_TIMEOUT_S, DeliveryAttempt, Outcome, attempt_delivery
 from server.db.store import Store
 from server.db.tables import WebhookAttemptRow, WebhookDeliveryRow, WebhookEndpointRow, WebhookEventRow
+from server.polling import PollingWorker
 from server.webhooks.outbox import Clock, DeliveryState, endpoint_of, utc_now
 
 log = logging.getLogger(__name__)
@@ -56,7 +55,7 @@ class Claimed:
     endpoint: WebhookEndpointRow
 
 
-class DeliveryWorker:
+class DeliveryWorker(PollingWorker):
     """Sends what the outbox holds. `clock`, `rng` and the HTTP client are injectable, `run_once` drives one round
     without the loop, and `time_scale` shrinks every retry delay (tests run the day-long schedule in seconds)."""
 
@@ -71,48 +70,20 @@ class DeliveryWorker:
         poll_s: float = POLL_S,
         time_scale: float = 1.0,
     ) -> None:
+        super().__init__("webhook worker", "wk", poll_s)
         self.store = store
         self.policy = policy
         self.clock = clock
         self.rng = rng or random.Random()
-        self.poll_s = poll_s
         self.time_scale = time_scale
-        self.name = "wk_" + secrets.token_hex(8)
         self._session = async_sessionmaker(store.engine, expire_on_commit=False)
         self._own_client = client is None
         self._client = client or httpx.AsyncClient()
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"webhook worker {self.name}")
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await super().aclose()
         if self._own_client:
             await self._client.aclose()
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                sent = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the database away for a moment: log, wait, go on
-                log.exception("webhook worker %s: a round failed", self.name)
-                sent = 0
-            if sent:
-                continue  # more may be due
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_s)
-            self._wake.clear()
 
     async def run_once(self) -> int:
         """Claim what is due, send each attempt, log it; returns how many attempts were made."""

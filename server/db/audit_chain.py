@@ -1,0 +1,190 @@
+"""The audit log's hash chain, as pure functions: the canonical form of an entry, its hash, the salted reference to
+an interview, and the walk that finds the first altered, missing or unlinked entry.
+
+Each entry's hash covers its sequence number, the previous entry's hash, its moment, actor, action, interview
+reference and detail, so changing, removing or reordering any entry breaks the chain at that entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+GENESIS = "0" * 64  # the previous hash of the very first entry
+ERASED = "candidate_erased"  # the action whose detail names the entries an erasure unlinked from their interview
+
+
+class AuditDetailError(ValueError):
+    """An audit detail that is not plain JSON (a NaN, a value json cannot write): it could not be hashed stably."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChainLink:
+    """One entry as the chain hashes it. `interview_ref` stands for the interview (see `interview_ref`)."""
+
+    seq: int
+    prev_hash: str
+    created_at: datetime
+    actor: str
+    action: str
+    interview_ref: str | None
+    detail: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    """An entry as stored: the hashed link, its hash, and the interview it names with the salt of its reference
+    (both None once an erasure unlinked it)."""
+
+    link: ChainLink
+    row_hash: str
+    interview_id: str | None
+    interview_salt: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChainState:
+    """Where the chain starts (after pruning, the first kept entry and the hash it chains to) and where it ends."""
+
+    start_seq: int
+    start_prev_hash: str
+    head_seq: int
+    head_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """The first entry that is not as written: its sequence number and what differs."""
+
+    seq: int
+    what: str
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    rows: int
+    state: ChainState
+    problem: Problem | None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def plain_detail(detail: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The detail as JSON gives it back (enums as their values, tuples as lists), so what is hashed is what is
+    stored and read back."""
+    if not detail:
+        return None
+    try:
+        plain: dict[str, Any] = json.loads(json.dumps(detail, allow_nan=False))
+        return plain
+    except (TypeError, ValueError) as exc:
+        raise AuditDetailError(f"an audit detail must be plain JSON: {exc}") from exc
+
+
+def canonical(link: ChainLink) -> bytes:
+    """Sorted-key compact JSON of every hashed field; the moment in UTC to the microsecond."""
+    document = {
+        "seq": link.seq,
+        "prev_hash": link.prev_hash,
+        "created_at": link.created_at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor": link.actor,
+        "action": link.action,
+        "interview_ref": link.interview_ref,
+        "detail": link.detail,
+    }
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def link_hash(link: ChainLink) -> str:
+    return hashlib.sha256(canonical(link)).hexdigest()
+
+
+def new_salt() -> str:
+    return secrets.token_hex(16)
+
+
+def interview_ref(salt: str, interview_id: str) -> str:
+    """The hashed stand-in for an interview id. An erasure deletes the id and its salt from the entry and the chain
+    still verifies; without the salt nobody can tell which interview the entry was about, even knowing the id."""
+    return hashlib.sha256(f"{salt}:{interview_id}".encode()).hexdigest()
+
+
+@dataclass(slots=True)
+class ChainWalk:
+    """Verifies entries fed in sequence order against the chain state; `finish` gives the verdict."""
+
+    state: ChainState
+    rows: int = 0
+    problem: Problem | None = None
+    _last_seq: int = field(init=False)
+    _last_hash: str = field(init=False)
+    _unlinked: dict[int, None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._last_seq = self.state.start_seq - 1
+        self._last_hash = self.state.start_prev_hash
+
+    def feed(self, entries: Iterable[StoredEntry]) -> bool:
+        """Checks the entries; False once a problem is found (feed no more)."""
+        for entry in entries:
+            if self.problem is not None:
+                return False
+            self.problem = self._check(entry)
+            self.rows += 1
+        return self.problem is None
+
+    def _check(self, entry: StoredEntry) -> Problem | None:
+        link, expected = entry.link, self._last_seq + 1
+        if link.seq > expected:
+            return Problem(expected, f"missing: the entry after seq {self._last_seq} is seq {link.seq}")
+        if link.seq < expected:
+            return Problem(link.seq, f"out of order: it comes after seq {self._last_seq}")
+        computed = link_hash(link)
+        if computed != entry.row_hash:
+            return Problem(link.seq, f"altered: its content hashes to {computed}, its stored hash is {entry.row_hash}")
+        if link.prev_hash != self._last_hash:
+            if link.seq == self.state.start_seq:
+                return Problem(link.seq, f"it chains to {link.prev_hash}, the chain starts from {self._last_hash}")
+            return Problem(
+                self._last_seq,
+                f"altered: its hash was rewritten to {self._last_hash}; seq {link.seq} chained {link.prev_hash}",
+            )
+        if entry.interview_id is not None or entry.interview_salt is not None:
+            if (
+                entry.interview_id is None
+                or entry.interview_salt is None
+                or interview_ref(entry.interview_salt, entry.interview_id) != link.interview_ref
+            ):
+                return Problem(link.seq, "altered: its interview_id is not the interview it was written about")
+        elif link.interview_ref is not None:
+            self._unlinked[link.seq] = None
+        if link.action == ERASED and link.detail is not None:
+            for seq in link.detail.get("unlinked", []):
+                self._unlinked.pop(seq, None)
+        self._last_seq, self._last_hash = link.seq, entry.row_hash
+        return None
+
+    def finish(self) -> Verdict:
+        if self.problem is None:
+            self.problem = self._end()
+        return Verdict(self.rows, self.state, self.problem)
+
+    def _end(self) -> Problem | None:
+        head = self.state
+        if self._last_seq < head.head_seq:
+            return Problem(self._last_seq + 1, f"missing: the chain's head is seq {head.head_seq}")
+        if self._last_hash != head.head_hash:
+            return Problem(
+                self._last_seq, f"altered: its hash is {self._last_hash}, the chain head records {head.head_hash}"
+            )
+        if self._unlinked:
+            seq = next(iter(self._unlinked))
+            return Problem(seq, "altered: its interview was removed, and no erasure entry names it")
+        return None
