@@ -10,10 +10,10 @@ Four signals, read from token log-probabilities (no text is generated), after on
   no one could have guessed (a system, a place, a date, a figure with its unit) and each of them is a spike,
   however polished the sentences around them; clichés and vague answers have no such spikes. Unlike the mean, it
   does not drop when a specific answer is fluently worded, nor rise when an answer is short;
-- `relevance`: how much better the answer is predicted after its own question than after the plan's likeliest
-  other question (nats per answer token): pointwise mutual information read on the answer's side, where a two-to-
-  four sentence answer holds far more evidence than a one-line question. A plan with one question is compared
-  with questions from other fields instead.
+- `relevance`: how much better the answer is predicted after its own question than after the likeliest of the
+  (up to `MAX_RIVALS`) other plan questions that share the most words with it (nats per answer token): pointwise
+  mutual information read on the answer's side, where a two-to-four sentence answer holds far more evidence than a
+  one-line question. A plan with one question is compared with questions from other fields instead.
 
 Candidate words are fenced, flattened to one line, cut at `MAX_ANSWER_CHARS` and tokenised as plain text
 (`PieceKind.DATA` / `MEASURED`): they can neither close the fence nor open a chat turn.
@@ -29,17 +29,21 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from dialogue.language import Language
+from dialogue.language import Language, content_units
 from dialogue.llm.token_logprobs import Piece, PieceKind, TokenScorer
+from dialogue.read_queue import ReadQueue, Urgency
 
 # Bump when the rubric prompt or how a signal is read changes: reports name the version they were scored with.
-PROMPT_VERSION = "rubric-2026.12-3"
+PROMPT_VERSION = "rubric-2026.12-4"
 GRADES = tuple(str(d) for d in range(10))
 # Beyond this many characters an answer is cut (a spoken answer of ~3 minutes); what follows is not read, so text
 # appended after filler to overflow the context reaches nothing.
 MAX_ANSWER_CHARS = 1400
 MAX_QUESTION_CHARS = 300
 DETAIL_TOKENS = 10  # an answer's spikes: about one per named thing, figure or date of a two-to-four sentence story
+# Relevance reads the answer after at most this many other questions: the scorer's time per answer does not grow
+# with the plan.
+MAX_RIVALS = 3
 # Questions from other fields, the rivals of the only question of a one-question plan.
 DECOY_QUESTIONS = {
     "en": (
@@ -115,12 +119,27 @@ def _expected_grade(logprobs: Sequence[tuple[str, float]]) -> float:
 
 
 class SignalReader:
-    """Reads `AnswerSignals` with one `TokenScorer`."""
+    """Reads `AnswerSignals` with one `TokenScorer`; a `ReadQueue` admits one answer at a time."""
 
-    def __init__(self, scorer: TokenScorer) -> None:
+    def __init__(self, scorer: TokenScorer, queue: ReadQueue | None = None) -> None:
         self.scorer = scorer
+        self.queue = queue or ReadQueue()
 
     async def read(
+        self,
+        answer: str,
+        question: str,
+        other_questions: Sequence[str],
+        language: Language,
+        *,
+        urgency: Urgency | None = None,
+    ) -> AnswerSignals:
+        # One answer's reads run back to back: another session's read slipped in between them would delay a
+        # report that is being waited for.
+        async with self.queue.slot(urgency):
+            return await self._read(answer, question, other_questions, language)
+
+    async def _read(
         self, answer: str, question: str, other_questions: Sequence[str], language: Language
     ) -> AnswerSignals:
         started = time.perf_counter()
@@ -129,10 +148,11 @@ class SignalReader:
         graded = await self.scorer.score(_grading(text, asked), next_tokens=GRADES)
         answer_lps = graded.measured[0]
         evaluated = graded.prompt_tokens
-        rivals = [fenced(q, MAX_QUESTION_CHARS) for q in other_questions] or list(DECOY_QUESTIONS[language])
+        others = [fenced(q, MAX_QUESTION_CHARS) for q in other_questions]
+        rivals = closest_rivals(text, asked, others or list(DECOY_QUESTIONS[language]), language)
         own = _mean(answer_lps)
         best_rival = -math.inf
-        for rival in dict.fromkeys(q for q in rivals if q != asked):
+        for rival in rivals:
             # The same rubric turn, so that the two readings differ only in the question.
             read = await self.scorer.score(_grading(text, rival))
             evaluated += read.prompt_tokens
@@ -140,13 +160,28 @@ class SignalReader:
         spikes = sorted(answer_lps)[:DETAIL_TOKENS]
         return AnswerSignals(
             rubric=_expected_grade(graded.next_token),
-            surprisal=-own,
+            surprisal=-_mean(answer_lps),
             detail=-_mean(spikes),
             relevance=own - best_rival if best_rival > -math.inf else 0.0,
             tokens=len(answer_lps),
             prompt_tokens=evaluated,
             seconds=time.perf_counter() - started,
         )
+
+
+def closest_rivals(answer: str, asked: str, others: Sequence[str], language: Language) -> list[str]:
+    """The `MAX_RIVALS` other questions sharing the most words (zh: character pairs) with the answer, in plan order
+    among equals: a misdirected answer's own question is the one whose words it repeats, and reading every question
+    of a long plan would make the scorer's time grow with the plan."""
+    said = content_units(answer, language)
+    unique = [q for q in dict.fromkeys(others) if q != asked]
+
+    def shared(q: str) -> float:
+        units = content_units(q, language)
+        return len(units & said) / len(units) if units else 0.0
+
+    ranked = sorted(range(len(unique)), key=lambda i: (-shared(unique[i]), i))
+    return [unique[i] for i in ranked[:MAX_RIVALS]]
 
 
 def _mean(logprobs: Sequence[float]) -> float:

@@ -103,9 +103,20 @@ class InterviewerModels:
 
 
 class Interviewer:
-    def __init__(self, plan: InterviewPlan, models: InterviewerModels, policy: FollowUpPolicy | None = None) -> None:
+    def __init__(
+        self,
+        plan: InterviewPlan,
+        models: InterviewerModels,
+        policy: FollowUpPolicy | None = None,
+        *,
+        follow_up_wait_s: float | None = None,
+    ) -> None:
+        """`follow_up_wait_s`: how long, once an answer has ended, its follow-up may wait for the model's wording
+        drafted at the candidate's pauses before the template is said instead (nothing drafted: the template at
+        once); None lets the wording take its own timeout, as for typed answers, where no pause drafts anything."""
         self.plan = plan
         self.models = models
+        self.follow_up_wait_s = follow_up_wait_s
         self.session = InterviewSession(plan, policy)
         # Each question's rewording, drafted while the candidate is still answering it, so that "could you
         # rephrase that?" is answered without waiting on the model.
@@ -203,12 +214,21 @@ class Interviewer:
 
     async def _follow_up(self, action: AskFollowUp) -> list[InterviewerEvent]:
         draft, self._follow_up_draft = self._follow_up_draft, None
-        if draft is not None and draft[0] == _same_words(action.answer):
-            worded = await draft[1]
+        drafted = draft[1] if draft is not None and draft[0] == _same_words(action.answer) else None
+        if draft is not None and drafted is None:
+            draft[1].cancel()
+        template = Worded(action.question.text, by_model=False)
+        if self.follow_up_wait_s is None:
+            worded = await drafted if drafted is not None else await self._word_follow_up(action)
+        elif drafted is None:
+            worded = template  # nothing was drafted at a pause: wording it now would keep the candidate waiting
         else:
-            if draft is not None:
-                draft[1].cancel()
-            worded = await self._word_follow_up(action)
+            done, _ = await asyncio.wait({drafted}, timeout=self.follow_up_wait_s)
+            if drafted in done and not drafted.cancelled() and drafted.exception() is None:
+                worded = drafted.result()
+            else:
+                drafted.cancel()
+                worded = template
         question = replace(action.question, text=worded.text)
         self.session.asked(question)
         return self._asked(question, worded.by_model)

@@ -4,7 +4,8 @@
 turn ends and never waits for it: the candidate's next question goes out at once. The interviewer does not ask
 for one when a follow-up is coming: that judgement would only be superseded by the one after the follow-up. The scoring model runs on its
 own low-priority worker (`LlamaCppTokenScorer`), so it takes the CPU only when speech recognition and question
-wording leave it free. At the end, `answers()` collects what is done and judges whatever is not.
+wording leave it free. At the end, `answers()` collects what is done and judges whatever is not, and the session's
+reads still queued go ahead of other sessions' background judging (`read_queue.Urgency`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 from collections.abc import Sequence
 
 from dialogue.plan import InterviewPlan
+from dialogue.read_queue import Urgency
 from dialogue.report import AnswerScore
 from dialogue.scoring import AnswerJudge, answered_ids
 from dialogue.session import Turn
@@ -25,6 +27,7 @@ class SessionJudging:
     def __init__(self, plan: InterviewPlan, judge: AnswerJudge) -> None:
         self.plan = plan
         self.judge = judge
+        self.urgency = Urgency()
         # Per main question: the turns judged and the judgement under way.
         self._pending: dict[str, tuple[tuple[Turn, ...], asyncio.Task[AnswerScore]]] = {}
 
@@ -39,12 +42,13 @@ class SessionJudging:
         earlier = self._pending.get(question_id)
         if earlier is not None:
             earlier[1].cancel()  # its words are no longer the whole answer
-        task = asyncio.ensure_future(self.judge.judge(self.plan, question_id, own))
+        task = asyncio.ensure_future(self.judge.judge(self.plan, question_id, own, self.urgency))
         task.add_done_callback(_log_failure)
         self._pending[question_id] = (own, task)
 
     async def answers(self, turns: Sequence[Turn]) -> list[AnswerScore]:
         """Every answered main question's judgement, reusing background ones whose turns are still the whole answer."""
+        self.urgency.waiting = True  # this session's queued reads now go before other sessions' background ones
         out = []
         for question_id in answered_ids(self.plan, turns):
             own = tuple(t for t in turns if t.main_question_id == question_id)
@@ -52,7 +56,7 @@ class SessionJudging:
             if pending is not None and pending[0] == own and not pending[1].cancelled():
                 out.append(await pending[1])
             else:
-                out.append(await self.judge.judge(self.plan, question_id, own))
+                out.append(await self.judge.judge(self.plan, question_id, own, self.urgency))
         return out
 
     def cancel(self) -> None:

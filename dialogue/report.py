@@ -10,6 +10,7 @@ A recommendation only: nothing here rejects a candidate or sends anything to any
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
@@ -36,6 +37,14 @@ class DimensionStatus(enum.Enum):
 HOLD_MARGIN = 1.5
 # Lower edges of the bands on the 0-10 scale.
 BAND_EDGES = ((7.5, Band.STRONG), (5.5, Band.SOLID), (3.5, Band.DEVELOPING))
+
+
+def overall_score(scores: Mapping[str, float], weights: Mapping[str, float]) -> float | None:
+    """The weighted mean of the scored dimensions, the weights renormalised over them (a dimension without evidence
+    is left out, never counted as 0), to one decimal; None when no weighted dimension was scored."""
+    scored = [(scores[name], w) for name, w in weights.items() if name in scores]
+    total = sum(w for _, w in scored)
+    return round(sum(s * w for s, w in scored) / total, 1) if scored and total > 0 else None
 
 
 def recommend(overall: float | None, pass_threshold: float) -> Recommendation:

@@ -147,7 +147,9 @@ async def draft_probes(
                 problems.append(problem or "source_span is not in the résumé")
         if len(probes) >= count or not problems:
             break
-        log.info("résumé probes rejected (%s); asking once more", "; ".join(problems))
+        # The problems quote the résumé (personal data): their words go to DEBUG only.
+        log.info("%d résumé probes rejected; asking once more", len(problems))
+        log.debug("résumé probes rejected: %s", "; ".join(problems))
         retry = "; ".join(problems)
         messages = [*messages, *render("resume_probe_retry", plan.language, problem=retry)]
     return probes

@@ -30,6 +30,7 @@ from dialogue.llm.base import LLMBackend, LLMError
 from dialogue.llm.structured import generate_structured
 from dialogue.plan import COMMUNICATION, InterviewPlan
 from dialogue.prompting import render
+from dialogue.read_queue import Urgency
 from dialogue.report import (
     AnswerScore,
     Band,
@@ -40,6 +41,7 @@ from dialogue.report import (
     ScorerInfo,
     Signals,
     band,
+    overall_score,
     recommend,
 )
 from dialogue.scoring_text import scoring_text
@@ -60,8 +62,9 @@ DETAIL_GENERIC = {"en": 7.8, "zh": 7.8}
 DETAIL_SPECIFIC = {"en": 9.0, "zh": 9.2}
 SPECIFICITY_FLOOR = 0.35  # a generic answer keeps this share of its content score
 # Relevance (nats per answer token: how much better the answer is predicted after its own question than after the
-# plan's likeliest other question): at or below LOW another question fits it clearly better. Questions of one plan
-# share a field, so a real answer can fit a sibling question almost as well: the ramp is wide and the floor high.
+# likeliest of up to three other plan questions): at or below LOW another question fits it clearly better. Questions
+# of one plan share a field, so a real answer can fit a sibling question almost as well: the ramp is wide and the
+# floor high.
 RELEVANCE_LOW = -0.25
 RELEVANCE_HIGH = 0.05
 RELEVANCE_FLOOR = 0.3
@@ -126,14 +129,19 @@ class AnswerJudge:
     def scored_by(self) -> str:
         return self.reader.scorer.name if self.reader else "none"
 
-    async def _read(self, text: str, question: str, others: Sequence[str], language: Language) -> _Read:
+    async def _read(
+        self, text: str, question: str, others: Sequence[str], language: Language, urgency: Urgency | None
+    ) -> _Read:
         assert self.reader is not None
-        signals = await self.reader.read(text, question, others, language)
+        signals = await self.reader.read(text, question, others, language, urgency=urgency)
         f = factors(signals, text, language)
         return _Read(combined(f), signals, f)
 
-    async def judge(self, plan: InterviewPlan, question_id: str, turns: Sequence[Turn]) -> AnswerScore:
-        """The score of everything said to main question `question_id` so far."""
+    async def judge(
+        self, plan: InterviewPlan, question_id: str, turns: Sequence[Turn], urgency: Urgency | None = None
+    ) -> AnswerScore:
+        """The score of everything said to main question `question_id` so far; `urgency` is the session's place in
+        the scorer's queue."""
         question = next(q for q in plan.questions if q.id == question_id)
         said = " ".join(t.answer.strip() for t in turns if t.main_question_id == question_id and t.answer.strip())
         others = tuple(q.text for q in plan.questions if q.id != question_id)
@@ -148,11 +156,11 @@ class AnswerJudge:
         if self.reader is None or length_units(clean, plan.language) < MIN_UNITS[plan.language]:
             return base
         try:
-            read = await self._read(clean, question.text, others, plan.language)
+            read = await self._read(clean, question.text, others, plan.language, urgency)
             seconds = read.signals.seconds
             if spans:
                 # The answer as said, instructions included, may not score higher than without them.
-                full = await self._read(said, question.text, others, plan.language)
+                full = await self._read(said, question.text, others, plan.language, urgency)
                 seconds += full.signals.seconds
                 read = min(read, full, key=lambda r: r.score)
         except LLMError as exc:
@@ -248,18 +256,21 @@ async def build_report(
     text = scoring_text(plan.language)
     dimensions: list[DimensionScore] = []
     notes: list[str] = []
+    # No model read any answer: the one no_scorer note says why, rather than a note per dimension.
+    unscored = scorer.scored_by == "none" and all(a.score is None for a in answers)
     for d in plan.dimensions:
         own = _answers_for(d.name, answers, plan)
         judged = [a for a in own if a.score is not None]
         if not judged:
+            why = (text.unscored if unscored else text.insufficient).format(dimension=d.name)
             dimensions.append(
                 DimensionScore(
                     d.name, round(d.weight, 6), DimensionStatus.INSUFFICIENT_EVIDENCE, None,
-                    Band.INSUFFICIENT_EVIDENCE, (), text.insufficient.format(dimension=d.name), (),
-                    tuple(a.question_id for a in own),
+                    Band.INSUFFICIENT_EVIDENCE, (), why, (), tuple(a.question_id for a in own),
                 )
             )  # fmt: skip
-            notes.append(text.insufficient.format(dimension=d.name))
+            if not unscored:
+                notes.append(why)
             continue
         score = round(sum(a.score or 0 for a in judged) / len(judged), 1)
         rationale = " ".join(
@@ -287,8 +298,9 @@ async def build_report(
             )
         )  # fmt: skip
     scored = [d for d in dimensions if d.score is not None]
-    total_weight = sum(d.weight for d in scored)
-    overall = round(sum((d.score or 0) * d.weight for d in scored) / total_weight, 1) if scored else None
+    overall = overall_score(
+        {d.name: d.score for d in scored if d.score is not None}, {d.name: d.weight for d in dimensions}
+    )
     removed = sum(len(a.removed) for a in answers)
     if removed:
         notes.append(text.injection.format(count=removed))

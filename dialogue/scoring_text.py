@@ -13,6 +13,7 @@ class ScoringText:
     weakness: dict[str, str]  # by factor, {dimension}
     suggestion: dict[str, str]  # by factor
     insufficient: str  # {dimension}
+    unscored: str  # {dimension}: no scoring model read it
     no_scorer: str
     injection: str  # {count}
     truncated: str
@@ -35,6 +36,7 @@ _EN = ScoringText(
         "substance": "Explain one piece of work in sentences rather than listing skills and tools.",
     },
     insufficient="{dimension}: not enough of an answer to judge; left out of the overall score.",
+    unscored="{dimension}: not scored (no scoring model); a person should read the answers.",
     no_scorer="No scoring model is configured: no answer was scored; a person should review the transcript.",
     injection="{count} passage(s) addressed to the scorer or an AI were removed; the lower score was kept.",
     truncated="A very long answer was read up to its first {chars} characters.",
@@ -61,6 +63,7 @@ _ZH = ScoringText(
         "substance": "用完整的句子讲清楚一件事，而不是罗列技能和工具。",
     },
     insufficient="{dimension}：回答不足以评判，未计入总分。",
+    unscored="{dimension}：未评分（未配置评分模型），需要人工阅读回答。",
     no_scorer="未配置评分模型：所有回答均未评分，需要人工审阅记录。",
     injection="删除了 {count} 处写给评分系统或AI的内容；取较低的分数。",
     truncated="一个很长的回答只读取了前 {chars} 个字符。",

@@ -6,12 +6,15 @@ Pure and synchronous: it decides *what* happens next by rules; dialogue.intervie
 from __future__ import annotations
 
 import enum
+import logging
 from dataclasses import dataclass, replace
 
 from dialogue.follow_up import FollowUpPolicy, FollowUpReason
 from dialogue.intents import Intent, detect_intent
 from dialogue.phrases import phrases
 from dialogue.plan import InterviewPlan
+
+log = logging.getLogger(__name__)
 
 
 class QuestionKind(enum.Enum):
@@ -129,6 +132,15 @@ class SessionFinished(RuntimeError):
     """An event arrived after the interview ended."""
 
 
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    """Where a session rebuilt from its stored turns stands: the question waiting for an answer, or, when the
+    stored answers had already brought it to its end, the reason it finished."""
+
+    question: Question | None
+    finished: str | None
+
+
 class InterviewSession:
     def __init__(self, plan: InterviewPlan, policy: FollowUpPolicy | None = None) -> None:
         self.plan = plan
@@ -163,6 +175,33 @@ class InterviewSession:
         if question.kind in (QuestionKind.MAIN, QuestionKind.FOLLOW_UP, QuestionKind.CLOSING):
             self._original = question.text
             self._original_kind = question.kind
+
+    def replay(self, turns: list[Turn]) -> Replayed:
+        """Drive a fresh session through stored answers (its rules are deterministic given them), to go on where the
+        session that stored them stopped (on another node, or before a restart).
+
+        Each question is set to the words stored with its turn (a model may have worded it), and the stored turns
+        replace the replayed ones, so their `seq` go on from the last stored one.
+        """
+        action: SessionAction = self.start()
+        for turn in turns:
+            current = self.current
+            if current is None:
+                log.warning("replay: turn %d came after the session had finished; ignored", turn.seq)
+                break
+            if current.question_id != turn.question_id:
+                log.warning(
+                    "replay: turn %d answered %s, the rules now ask %s", turn.seq, turn.question_id, current.question_id
+                )
+            self.asked(replace(current, text=turn.question_text, kind=turn.question_kind))
+            action = self.handle(AnswerFinished(turn.answer, turn.start, turn.end))
+        self.turns[:] = turns
+        match action:
+            case Ask(question) | AskFollowUp(question=question) | AskRephrased(question=question):
+                return Replayed(question, None)
+            case Finish(reason):
+                return Replayed(None, reason)
+        return Replayed(self.current, None)
 
     def handle(self, event: SessionEvent) -> SessionAction:
         if self.phase is Phase.FINISHED:

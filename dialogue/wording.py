@@ -95,7 +95,9 @@ async def _worded(
     text = _clean(completion.text)
     if valid(text):
         return Worded(text, by_model=True)
-    log.info("model's %s %r rejected (drifted or malformed), using the template", task, text)
+    # The model's words may quote the candidate's: only the fact of the rejection is logged at INFO.
+    log.info("model's %s rejected (drifted or malformed), using the template", task)
+    log.debug("rejected %s: %r", task, text)
     return Worded(template, by_model=False)
 
 

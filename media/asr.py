@@ -1,8 +1,8 @@
 """The process-wide recogniser: one bounded worker pool and a priority queue in front of the Whisper models.
 
-Every session's ASR work goes through one `ASREngine`: finals before partials, requests of the same kind and
-language batched into one encoder/decoder call (decoded by media/whisper.py), partials refused when the engine
-is behind.
+Every session's ASR work goes through one `ASREngine`: finals before partials, sessions served in turn
+(media/fair_queue.py), requests of the same kind and language batched into one encoder/decoder call (decoded by
+media/whisper.py), partials refused when the engine is behind.
 
 Why not `WhisperModel.transcribe` per request: it always pads the encoder input to a 30 s window (a fixed
 ~0.45 s here, however short the audio) and takes one audio at a time. We use the same model's feature
@@ -24,12 +24,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from media.fair_queue import FairQueue
 from media.whisper import HOP, MAX_FRAMES, SAMPLE_RATE, WhisperDecoder, resolve_model_path
 
 log = logging.getLogger(__name__)
 
 
 DEFAULT_MODELS: Mapping[str, str] = {"en": "whisper-tiny.en", "zh": "whisper-base"}
+# Bounds (seconds) of the queue-wait histogram: a final normally waits less than a batch's decode (~0.1-0.5 s);
+# seconds mean the engine is saturated and every answer waits that long on top.
+WAIT_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 
 
 class UnsupportedLanguage(ValueError):
@@ -97,10 +101,6 @@ class _Request:
     enqueued: float
     future: cf.Future[Transcript] = field(default_factory=cf.Future)
 
-    @property
-    def order(self) -> tuple[int, int]:
-        return (0 if self.final else 1, self.seq)
-
 
 @dataclass
 class EngineStats:
@@ -116,21 +116,61 @@ class EngineStats:
         return dict(vars(self))
 
 
+@dataclass
+class _Waits:
+    """How long requests of one kind waited in the queue before a worker took them, in WAIT_BUCKETS."""
+
+    counts: list[int] = field(default_factory=lambda: [0] * len(WAIT_BUCKETS))  # per bucket, not cumulative
+    count: int = 0
+    sum_s: float = 0.0
+
+    def observe(self, seconds: float) -> None:
+        for i, bound in enumerate(WAIT_BUCKETS):
+            if seconds <= bound:
+                self.counts[i] += 1
+                break
+        self.count += 1
+        self.sum_s += seconds
+
+
+@dataclass(frozen=True, slots=True)
+class QueueWaits:
+    """A wait histogram as Prometheus counts it: `cumulative[i]` requests waited at most WAIT_BUCKETS[i]."""
+
+    cumulative: tuple[int, ...]
+    count: int
+    sum_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class QueueState:
+    """The engine's queue now (requests waiting for a worker), and every wait so far, by kind."""
+
+    finals_waiting: int
+    partials_waiting: int
+    final_waits: QueueWaits
+    partial_waits: QueueWaits
+
+
 class ASREngine:
     """One per process. Thread-safe; `submit*` may be called from the event loop or any thread.
 
     Work runs on one bounded `ThreadPoolExecutor` (`config.workers` threads). A worker takes the most urgent
-    request (finals first, oldest first) plus up to `max_batch - 1` more of the same kind and language, and
-    decodes them together. Partials are best effort: refused when finals are waiting or the partial queue is
-    full, replaced by a newer partial of the same stream, dropped when stale. Finals are never refused or
-    dropped.
+    request (finals first; among them, streams in turn by their `key`, each stream's oldest first) plus up to
+    `max_batch - 1` more of the same kind and language in the same turn order, and decodes them together.
+    Partials are best effort: refused when finals are waiting or the partial queue is full, replaced by a newer
+    partial of the same stream, dropped when stale. Finals are never refused or dropped.
     """
 
     def __init__(self, config: ASRConfig | None = None) -> None:
         self.config = config or ASRConfig()
         self.stats = EngineStats()
         self._lock = threading.Lock()
-        self._pending: list[_Request] = []
+        # Requests waiting for a worker, each kind served round-robin across streams.
+        self._finals: FairQueue[object, _Request] = FairQueue(lambda r: r.key)
+        self._partials: FairQueue[object, _Request] = FairQueue(lambda r: r.key)
+        self._final_waits = _Waits()
+        self._partial_waits = _Waits()
         self._running = 0
         self._closed = False
         self._seq = itertools.count()
@@ -168,18 +208,22 @@ class ASREngine:
     ) -> cf.Future[Transcript] | None:
         """Queues a partial if the engine has room, else returns None. The future may be cancelled (stale)."""
         with self._lock:
-            finals_waiting = any(r.final for r in self._pending)
-            partials = [r for r in self._pending if not r.final]
             if key is not None:
                 # A newer partial of the same stream makes the queued one pointless.
-                for old in [r for r in partials if r.key == key]:
+                for old in self._partials.of(key):
                     old.future.cancel()
-                    self._pending.remove(old)
-                    partials.remove(old)
-            if finals_waiting or len(partials) >= self.config.max_partial_queue:
+                    self._partials.remove(old)
+            if len(self._finals) or len(self._partials) >= self.config.max_partial_queue:
                 self.stats.partials_refused += 1
                 return None
         return self._enqueue(audio, language, prompt, final=False, key=key)
+
+    def queue(self) -> QueueState:
+        """The queue's depth now and its waits so far (for metrics)."""
+        with self._lock:
+            return QueueState(
+                len(self._finals), len(self._partials), _frozen(self._final_waits), _frozen(self._partial_waits)
+            )
 
     async def transcribe(self, audio: np.ndarray, language: str, prompt: str = "") -> Transcript:
         """A final transcription, awaited (for one-off use and tests)."""
@@ -190,9 +234,9 @@ class ASREngine:
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            for r in self._pending:
-                r.future.cancel()
-            self._pending.clear()
+            for queue in (self._finals, self._partials):
+                for r in queue.discard_where(lambda _r: True):
+                    r.future.cancel()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     # -- internals --------------------------------------------------------------------------------------
@@ -206,7 +250,7 @@ class ASREngine:
         with self._lock:
             if self._closed:
                 raise EngineClosed("the ASR engine is closed")
-            self._pending.append(req)
+            (self._finals if final else self._partials).push(req)
             if self._running < self.config.workers:
                 self._running += 1
                 self._executor.submit(self._drain)
@@ -214,30 +258,24 @@ class ASREngine:
 
     def _take_batch(self) -> list[_Request]:
         """Called with the lock held: the most urgent live request and compatible ones, marked running."""
-        self._pending.sort(key=lambda r: r.order)
         now = time.monotonic()
-        batch: list[_Request] = []
-        keep: list[_Request] = []
-        for r in self._pending:
-            if not r.final and now - r.enqueued > self.config.partial_max_wait_s:
-                r.future.cancel()
-                self.stats.partials_stale += 1
-                continue
-            head = batch[0] if batch else None
-            fits = head is None or (
-                len(batch) < self.config.max_batch
-                and r.final == head.final
-                and r.language == head.language
-                # Everything in a batch is padded to its longest window: keep short ones out of long batches.
-                and len(r.audio) <= 2 * len(head.audio) + SAMPLE_RATE
-                and len(head.audio) <= 2 * len(r.audio) + SAMPLE_RATE
+        for r in self._partials.discard_where(lambda r: now - r.enqueued > self.config.partial_max_wait_s):
+            r.future.cancel()
+            self.stats.partials_stale += 1
+        while len(self._finals) or len(self._partials):
+            queue, waits = (
+                (self._finals, self._final_waits) if len(self._finals) else (self._partials, self._partial_waits)
             )
-            if fits and r.future.set_running_or_notify_cancel():
-                batch.append(r)
-            elif not r.future.cancelled():
-                keep.append(r)
-        self._pending = keep
-        return batch
+            queue.discard_where(lambda r: r.future.cancelled())
+            # A request cancelled since the sweep above is dropped here; if all were, the next ones are tried.
+            running = [
+                r for r in queue.take(_batches_with, self.config.max_batch) if r.future.set_running_or_notify_cancel()
+            ]
+            for r in running:
+                waits.observe(now - r.enqueued)
+            if running:
+                return running
+        return []
 
     def _drain(self) -> None:
         while True:
@@ -288,3 +326,21 @@ class ASREngine:
             self.stats.finals += n_final
             self.stats.partials += len(batch) - n_final
         return out
+
+
+def _batches_with(batch: list[_Request], r: _Request) -> bool:
+    """Whether `r` may join `batch` (same kind already: each kind has its own queue)."""
+    if not batch:
+        return True
+    head = batch[0]
+    # Everything in a batch is padded to its longest window: keep short ones out of long batches.
+    return (
+        r.language == head.language
+        and len(r.audio) <= 2 * len(head.audio) + SAMPLE_RATE
+        and len(head.audio) <= 2 * len(r.audio) + SAMPLE_RATE
+    )
+
+
+def _frozen(waits: _Waits) -> QueueWaits:
+    cumulative = tuple(sum(waits.counts[: i + 1]) for i in range(len(WAIT_BUCKETS)))
+    return QueueWaits(cumulative, waits.count, waits.sum_s)

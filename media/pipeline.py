@@ -12,6 +12,9 @@ How a segment ends (all thresholds in `EndpointingConfig`):
           … silence ≥ what the turn's words call for (see endpointing.py): the turn ends.
 So at the end of a turn the last final is normally ready before the turn-end silence has even elapsed, and the
 candidate waits only for that silence, not for ASR.
+
+Resampling and VAD run on the VAD model's few shared threads (`SileroVad.executor`), one frame of a stream at a
+time and in order; the segment and turn logic after them is light and stays on the event loop.
 """
 
 from __future__ import annotations
@@ -50,7 +53,9 @@ class PipelineClosed(RuntimeError):
 
 
 class AudioPipeline:
-    """One per candidate stream. All methods are coroutines run on one event loop; none is thread-safe.
+    """One per candidate stream. All methods are coroutines run on one event loop; none is thread-safe (the
+    per-frame DSP they hand to the executor touches only this stream's resampler and VAD state, one frame at a
+    time).
 
     Events: iterate `events()` (an async iterator that ends after `close()`), or take what is queued now with
     `pending_events()`. Order: SpeechStarted, partials, SpeechStopped, a segment's final, …, a turn's finals,
@@ -85,6 +90,9 @@ class AudioPipeline:
         self.max_pending_finals = max_pending_finals
         self._resampler = StreamResampler(fmt)
         self._vad = vad.stream()
+        self._executor = vad.executor
+        # The frame in the executor: a cancelled push() leaves it running, and the next must not overlap it.
+        self._dsp_running: cf.Future[tuple[np.ndarray, np.ndarray]] | None = None
         self._events: asyncio.Queue[MediaEvent | None] = asyncio.Queue()
         self._lock = asyncio.Lock()
         self._closed = False
@@ -118,7 +126,7 @@ class AudioPipeline:
         if not self.fmt.check_frame(pcm):
             return
         async with self._lock:
-            await self._feed(self._resampler.process(pcm))
+            await self._feed(*await self._dsp(pcm))
 
     async def flush(self) -> None:
         """End of the candidate's audio (or of the answer): finishes the open segment and ends the turn
@@ -127,7 +135,7 @@ class AudioPipeline:
         if self._closed:
             raise PipelineClosed("the audio stream is closed")
         async with self._lock:
-            await self._feed(self._resampler.drain())
+            await self._feed(*await self._dsp(None))
             seg = self._seg
             if seg is not None:
                 self._close_segment(seg, stopped=True)
@@ -173,10 +181,21 @@ class AudioPipeline:
         if not self._closed:
             self._events.put_nowait(ev)
 
-    async def _feed(self, audio: np.ndarray) -> None:
+    async def _dsp(self, pcm: bytes | None) -> tuple[np.ndarray, np.ndarray]:
+        """One frame (None: what the resampler still holds) resampled and through VAD, on the DSP threads:
+        (windows [n, 512], speech probabilities [n]) of the windows it completed."""
+        if self._dsp_running is not None and not self._dsp_running.done():
+            await asyncio.wait([asyncio.wrap_future(self._dsp_running)])
+        self._dsp_running = self._executor.submit(self._resample_and_detect, pcm)
+        return await asyncio.wrap_future(self._dsp_running)
+
+    def _resample_and_detect(self, pcm: bytes | None) -> tuple[np.ndarray, np.ndarray]:
+        audio = self._resampler.drain() if pcm is None else self._resampler.process(pcm)
         if len(audio) == 0:
-            return
-        windows, probs = self._vad.process(audio)
+            return np.zeros((0, WINDOW), np.float32), np.zeros(0, np.float32)
+        return self._vad.process(audio)
+
+    async def _feed(self, windows: np.ndarray, probs: np.ndarray) -> None:
         for win, p in zip(windows, probs, strict=True):
             self._windows_done += 1
             await self._on_window(win, float(p))

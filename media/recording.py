@@ -2,17 +2,21 @@
 
 Timestamps are session seconds: a gap in the audio (a reconnect) is filled with silence, so a time in the transcript
 is the same time in the recording. Encoding runs on the recorder's own thread; a write error stops the recording.
+A writer holds an exclusive lock on its file while it lives, so a file a dead process left unfinished is told apart
+from one being written: it can be finished (`finish_leftover`) or continued (`RecordingSpec.append`).
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import fractions
 import logging
+import os
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +38,19 @@ class RecordingFailed(OSError):
     """The recording could not be written (disk full, directory gone); the interview goes on without it."""
 
 
+class RecordingBusy(RecordingFailed):
+    """Another live writer holds the recording's file: it is not a leftover, and it is not this writer's."""
+
+
 @dataclass(frozen=True, slots=True)
 class RecordingSpec:
     path: Path
     video: bool = False
     width: int = 640
     height: int = 480
+    # Continue what a dead writer left at `path` (its packets first, the new media after them) instead of
+    # starting the file anew: a session resumed by another process keeps what was recorded before.
+    append: bool = False
 
     @property
     def media_type(self) -> str:
@@ -50,13 +61,85 @@ def recording_suffix(video: bool) -> str:
     return ".webm" if video else ".ogg"
 
 
+def previous_path(path: Path) -> Path:
+    """Where an appending writer keeps the file it continues until its own file is finished: a crash meanwhile
+    leaves both, and the next writer keeps whichever holds more (the new file starts with a copy of the old)."""
+    return path.with_name(path.name + ".previous")
+
+
+def _lock(fd: int, path: Path) -> None:
+    """Take the writer's exclusive lock on `fd`; the kernel drops it when the process dies, however it dies."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise RecordingBusy(errno.EBUSY, "another process is writing this recording", str(path)) from None
+
+
+def _readable_end_s(path: Path) -> float:
+    """How far into the session the readable packets of `path` reach, in seconds; 0 when nothing is readable."""
+    end = 0.0
+    try:
+        with av.open(str(path)) as source:
+            for packet in _packets(source):
+                end = max(end, _end_s(packet))
+    except (av.error.FFmpegError, OSError):
+        pass  # nothing readable at all: an empty or headerless file
+    return end
+
+
+def _packets(source: Any) -> Any:
+    """The readable packets of a container a dead writer may have cut off mid-page: up to the first damaged one."""
+    demuxed = source.demux()
+    while True:
+        try:
+            packet = next(demuxed)
+        except StopIteration:
+            return
+        except (av.error.FFmpegError, EOFError):
+            return  # the torn tail of a file whose writer died; everything before it is kept
+        if packet.dts is not None and packet.size:
+            yield packet
+
+
+def _end_s(packet: Any) -> float:
+    return float((packet.pts + (packet.duration or 0)) * packet.time_base)
+
+
+def _take_over(path: Path) -> Path | None:
+    """Move what a dead writer left at `path` aside, to be copied into the new file; returns where it now is.
+
+    After an earlier appending writer died, both its file and the one it continued exist: the one whose readable
+    packets reach further wins (the newer starts with a copy of the older).
+    """
+    previous = previous_path(path)
+    if not path.exists():
+        return previous if previous.exists() else None
+    with open(path, "rb") as held:  # locked while deciding, so a live writer's file is never moved
+        _lock(held.fileno(), path)
+        if not previous.exists() or _readable_end_s(path) >= _readable_end_s(previous):
+            os.replace(path, previous)
+        else:
+            path.unlink()
+    return previous
+
+
 class RecordingWriter:
     """Synchronous writer: `audio(pcm, fmt, at)` and `video(frame, at)` with `at` in session seconds; `close()`."""
 
     def __init__(self, spec: RecordingSpec) -> None:
         self.spec = spec
-        # An unbuffered file object: ffmpeg's writes reach the disk (and fail there) as they happen.
-        self._file = open(spec.path, "wb", buffering=0)  # noqa: SIM115 - owned for the writer's lifetime
+        # What an appending writer copies before anything new; the packets are copied by `copy_previous`.
+        self.previous = _take_over(spec.path) if spec.append else None
+        # The lock lives on a descriptor of its own, taken before the file is truncated: a file a live writer
+        # holds is never emptied under it.
+        self._lock_fd = os.open(spec.path, os.O_WRONLY | os.O_CREAT, 0o666)
+        try:
+            _lock(self._lock_fd, spec.path)
+            # An unbuffered file object: ffmpeg's writes reach the disk (and fail there) as they happen.
+            self._file = open(spec.path, "wb", buffering=0)  # noqa: SIM115 - owned for the writer's lifetime
+        except BaseException:
+            self._unlock()
+            raise
         try:
             self._out: Any = av.open(
                 self._file, mode="w", format="webm" if spec.video else "ogg", buffer_size=AVIO_BUFFER
@@ -72,16 +155,47 @@ class RecordingWriter:
                 self._video.options = {"deadline": "realtime", "cpu-used": "8"}
         except BaseException:
             self._file.close()
+            self._unlock()
             raise
         self._resamplers: dict[tuple[int, int], Any] = {}
         self._audio_samples = 0  # written so far, at 48 kHz: the audio's own position on the session clock
         self._last_video_pts = -1
+        # Added to every session second: after a copied previous file, the new session's clock (which starts at 0
+        # in the process that resumed it) goes on where the copy ends.
+        self._offset_s = 0.0
         self.duration_s = 0.0
         self.closed = False
 
+    def copy_previous(self) -> float:
+        """Copy the packets of the file this writer continues (none unless `spec.append` found one), without
+        re-encoding; the new media goes after them. Returns the seconds copied. Call it before any write."""
+        if self.previous is None:
+            return 0.0
+        audio_end = video_end = 0.0
+        try:
+            with av.open(str(self.previous)) as source:
+                for packet in _packets(source):
+                    if packet.stream.type == "audio":
+                        target = self._audio
+                        audio_end = max(audio_end, _end_s(packet))
+                    elif packet.stream.type == "video" and self._video is not None:
+                        target = self._video
+                        video_end = max(video_end, float(packet.pts * packet.time_base))
+                    else:
+                        continue
+                    packet.stream = target
+                    self._out.mux(packet)
+        except av.error.InvalidDataError:
+            log.info("recording %s: nothing readable in the file it continues", self.spec.path)
+        self._audio_samples = round(audio_end * OPUS_RATE)
+        self._last_video_pts = round(video_end * VIDEO_RATE) if video_end else -1
+        self._offset_s = max(audio_end, video_end)
+        self.duration_s = self._offset_s
+        return self._offset_s
+
     def audio(self, pcm: bytes, fmt: AudioFormat, at: float) -> None:
         """`pcm` is s16le in `fmt`, its first sample spoken at session second `at`."""
-        gap = at - self._audio_samples / OPUS_RATE
+        gap = at + self._offset_s - self._audio_samples / OPUS_RATE
         if gap > GAP_TOLERANCE_S:
             self._silence(int(gap * OPUS_RATE))
         samples = np.frombuffer(pcm, dtype="<i2").reshape(1, -1)
@@ -97,6 +211,7 @@ class RecordingWriter:
         """A decoded `av.VideoFrame`, shown at session second `at`; scaled to the recording's size."""
         if self._video is None:
             return
+        at += self._offset_s
         pts = int(at * VIDEO_RATE)
         if pts <= self._last_video_pts:  # a container needs strictly growing times
             return
@@ -137,15 +252,43 @@ class RecordingWriter:
             self._out.close()
         finally:
             self._file.close()
+            self._unlock()
+        if self.previous is not None:
+            # Only now: until this file is finished, the one it continues is the complete copy of what it held.
+            self.previous.unlink(missing_ok=True)
+
+    def _unlock(self) -> None:
+        """Close the lock's descriptor once: its number may belong to another file once closed."""
+        fd, self._lock_fd = self._lock_fd, -1
+        if fd >= 0:
+            os.close(fd)
 
     def abandon(self) -> None:
         """Stop after a failure without flushing anything more (the disk already refused)."""
         self.closed = True
-        for close in (self._out.close, self._file.close):
+        for close in (self._out.close, self._file.close, self._unlock):
             try:
                 close()
             except Exception as exc:  # the writer already failed; a second error adds nothing
                 log.debug("recording %s: %s while abandoning", self.spec.path, exc)
+
+
+def finish_leftover(spec: RecordingSpec) -> float:
+    """Finish a recording whose writer died before closing it: its readable packets, in a container that is
+    complete and playable to the end. Returns the seconds kept. Blocking: call it off the event loop.
+
+    Raises RecordingBusy when a live writer holds the file, FileNotFoundError when there is nothing to finish.
+    """
+    if not spec.path.exists() and not previous_path(spec.path).exists():
+        raise FileNotFoundError(errno.ENOENT, "no recording to finish", str(spec.path))
+    writer = RecordingWriter(replace(spec, append=True))
+    try:
+        writer.copy_previous()
+    except BaseException:
+        writer.abandon()
+        raise
+    writer.close()
+    return writer.duration_s
 
 
 def is_disk_full(exc: BaseException) -> bool:
@@ -197,6 +340,10 @@ class BackgroundRecorder:
         self.on_failure(failure, self._writer.duration_s)
 
     def _run(self) -> None:
+        try:
+            self._writer.copy_previous()  # here, not on the caller's thread: a long file takes a while
+        except Exception as exc:
+            self._fail(exc)
         while (item := self._queue.get()) is not None:
             if self.failed is not None:
                 continue

@@ -36,7 +36,8 @@ async def generate_structured(
     """Ask for JSON under `schema`, then hand the decoded value to `parse` (the caller's validator).
 
     `parse` rejects by raising (any exception) or by returning None. Every failure — the call, the JSON, the
-    validator — is logged with its reason and yields None, so the caller falls back to its rule-based answer.
+    validator — is logged with its reason (the model's text, which may quote the candidate, only at DEBUG) and yields
+    None, so the caller falls back to its rule-based answer.
     """
     try:
         completion = await backend.complete(messages, max_tokens=max_tokens, json_schema=schema)
@@ -49,23 +50,21 @@ async def generate_structured(
         cut = completion.finish_reason == "length"
         why = " (cut off by max_tokens: raise it or cap the schema's maxLength)" if cut else ""
         text = completion.text[:200]
-        log.warning("%s returned no parseable JSON%s: %s; text=%r", backend.name, why, exc, text)
+        # The model's text may quote the candidate (an answer, a résumé): it goes to DEBUG only.
+        log.warning("%s returned no parseable JSON%s: %s", backend.name, why, type(exc).__name__)
+        log.debug("%s's unparseable text: %r (%s)", backend.name, text, exc)
         return None
     try:
         result = parse(value)
     except Exception as exc:  # the validator is the caller's code: any way it rejects means "fall back"
-        log.warning(
-            "%s's answer rejected by %s: %s: %s; value=%r",
-            backend.name,
-            getattr(parse, "__name__", "validator"),
-            type(exc).__name__,
-            exc,
-            value,
-        )
+        validator = getattr(parse, "__name__", "validator")
+        log.warning("%s's answer rejected by %s: %s", backend.name, validator, type(exc).__name__)
+        log.debug("%s's rejected value: %r (%s)", backend.name, value, exc)
         return None
     if result is None:
         validator = getattr(parse, "__name__", "validator")
-        log.info("%s's answer rejected by %s; value=%r", backend.name, validator, value)
+        log.info("%s's answer rejected by %s", backend.name, validator)
+        log.debug("%s's rejected value: %r", backend.name, value)
     return result
 
 

@@ -17,7 +17,7 @@ import functools
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,6 +93,7 @@ class LlamaCppTokenScorer:
         *,
         n_ctx: int = 2048,
         n_threads: int = 2,
+        threads_now: Callable[[], int] | None = None,
         model_sha256: str | None = None,
         niceness: int = 10,
     ) -> None:
@@ -117,6 +118,9 @@ class LlamaCppTokenScorer:
         except (ValueError, RuntimeError, OSError) as exc:
             raise LLMError(f"cannot load GGUF model {path}: {exc}") from exc
         self.n_ctx = n_ctx
+        # How many threads the next read may use (the server gives more while the cores are otherwise idle).
+        self._threads_now = threads_now or (lambda: n_threads)
+        self._threads = n_threads
         # Scoring waits for no one: its worker thread (and the threads llama.cpp starts from it, which inherit
         # the value) runs at a lower priority than speech recognition and question wording.
         self._executor = ThreadPoolExecutor(
@@ -163,6 +167,11 @@ class LlamaCppTokenScorer:
         bounds = sorted({b for b in (starts[1] if len(starts) > 1 else 0, starts[-1], len(tokens)) if b > 0})
         llama = self._llama
         with self._lock:
+            threads = max(1, self._threads_now())
+            if threads != self._threads:
+                # llama-cpp-python has no public setter; the context's own wrapper calls llama_set_n_threads.
+                llama._ctx.set_n_threads(threads, threads)
+                self._threads = threads
             cached = llama.input_ids[: llama.n_tokens].tolist()
             common = 0
             for a, b in zip(cached, tokens, strict=False):
@@ -305,11 +314,13 @@ def build_token_scorer(
     base_url: str | None = None,
     api_key: str | None = None,
     n_threads: int = 1,
+    threads_now: Callable[[], int] | None = None,
     model_sha256: str | None = None,
 ) -> TokenScorer:
-    """kind "llama_cpp": `model` is a GGUF path (loaded now, blocking); kind "openai": a model name at `base_url`."""
+    """kind "llama_cpp": `model` is a GGUF path (loaded now, blocking), read with `threads_now()` threads (default
+    `n_threads`); kind "openai": a model name at `base_url`."""
     if kind == "llama_cpp":
-        return LlamaCppTokenScorer(model, n_threads=n_threads, model_sha256=model_sha256)
+        return LlamaCppTokenScorer(model, n_threads=n_threads, threads_now=threads_now, model_sha256=model_sha256)
     if kind == "openai":
         if not base_url:
             raise LLMError("the 'openai' scoring backend needs a base_url (e.g. http://127.0.0.1:8080/v1)")
