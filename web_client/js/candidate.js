@@ -1,6 +1,6 @@
 // The candidate's page: consent and mode, microphone check, the interview over the candidate WebSocket
 // (PROTOCOL.md §2), reconnecting by itself, and the report at the end.
-import { apply, el, setLang, t, wireSwitch } from "./i18n.js";
+import { apply, el, lang, setLang, t, wireSwitch } from "./i18n.js";
 import { renderReport } from "./report-view.js";
 
 const $ = (id) => document.getElementById(id);
@@ -21,6 +21,9 @@ const state = {
   speaking: false,
   muted: sessionStorage.getItem("shanmian.muted") === "1",
   report: null,
+  recourse: undefined, // the candidate's request for a human review: undefined until asked, null if none
+  recourseDraft: "",
+  recourseLoading: false,
   reconnectSince: 0,
   reconnectAttempts: 0,
   everConnected: false,
@@ -231,17 +234,84 @@ function refreshTexts() {
   if (state.report) showReport(state.report);
 }
 
+// The server's times are UTC; one written without an offset would be read as local time.
+function localTime(iso) {
+  const when = new Date(/(?:Z|[+-]\d\d:?\d\d)$/i.test(iso) ? iso : `${iso}Z`);
+  return when.toLocaleString(lang() === "zh" ? "zh-CN" : "en");
+}
+
 function fillIntro() {
   const info = state.info;
   $("intro-title").textContent = t("intro_title", { title: info.title || "—" });
   $("intro-ai").textContent = t(info.total_questions === 1 ? "intro_ai_1" : "intro_ai", { n: info.total_questions || "–" });
+  // A job that offers slots: the time can be chosen (or changed) on the booking page, with this page's token.
+  $("booking").classList.toggle("hidden", !info.can_book);
+  if (info.can_book) {
+    $("booking-when").textContent = info.scheduled_at
+      ? t("booking_when", { when: localTime(info.scheduled_at) })
+      : t("booking_none");
+    $("booking-link").href = `/static/book.html?interview=${encodeURIComponent(interviewId)}&token=${encodeURIComponent(token)}&lang=${lang()}`;
+  }
   $("retention").textContent = info.retention_days ? t("retention_days", { days: info.retention_days }) : t("retention_unset");
 }
 
 function showReport(report) {
   state.report = report;
   $("report-wait").textContent = "";
-  $("report").replaceChildren(renderReport(report));
+  $("report").replaceChildren(renderReport(report), recourseBox());
+  if (state.recourse === undefined) loadRecourse();
+}
+
+// The candidate may contest the automated assessment (GDPR Art. 22(3), PIPL Art. 24): a person reviews or explains.
+const recourseUrl = () => `/v1/interviews/${encodeURIComponent(interviewId)}/recourse?token=${encodeURIComponent(token)}`;
+
+async function loadRecourse() {
+  if (state.recourseLoading) return;
+  state.recourseLoading = true;
+  const r = await fetch(recourseUrl()).catch(() => null);
+  state.recourse = r?.ok ? await r.json() : null;
+  if (state.report) showReport(state.report);
+}
+
+function recourseBox() {
+  const box = el("section", { id: "recourse", "aria-labelledby": "recourse-title" });
+  const made = state.recourse;
+  if (made === undefined) return box; // the form waits for the status: typing into it would be lost on the redraw
+  box.append(el("h2", { id: "recourse-title", text: t("recourse_title") }));
+  const day = (iso) => new Date(iso).toLocaleDateString(lang() === "zh" ? "zh-CN" : "en");
+  if (made) {
+    const text = made.status === "answered"
+      ? t("recourse_answered", { date: day(made.answered_at) })
+      : t("recourse_pending", { date: day(made.created_at), due: day(made.due_at) });
+    box.append(el("p", { id: "recourse-status", "data-status": made.status, tabindex: "-1", text }));
+    if (made.answer) box.append(el("blockquote", { id: "recourse-answer", text: made.answer }));
+    return box;
+  }
+  // The draft survives a redraw (a language switch redraws the report).
+  const message = el("textarea", { id: "recourse-message", rows: "3", maxlength: "2000" });
+  message.value = state.recourseDraft ?? "";
+  message.addEventListener("input", () => { state.recourseDraft = message.value; });
+  const problem = el("p", { id: "recourse-problem", class: "small", role: "status" });
+  const button = el("button", { id: "recourse-request", type: "button" }, t("recourse_button"));
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    const r = await fetch(recourseUrl(), {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ message: message.value.trim() || null }),
+    }).catch(() => null);
+    const body = await r?.json().catch(() => null);
+    if (r?.ok) {
+      state.recourse = body;
+      showReport(state.report);
+      $("recourse-status").focus();
+      return;
+    }
+    problem.textContent = t("error_prefix") + (body?.error?.message ?? `HTTP ${r?.status ?? "—"}`);
+    button.disabled = false;
+  });
+  box.append(el("p", { class: "muted small", text: t("recourse_intro") }),
+    el("label", { for: "recourse-message", text: t("recourse_message_label") }), message, button, problem);
+  return box;
 }
 
 async function fetchReport(tries = 8) {
