@@ -19,16 +19,17 @@ from urllib.parse import urlparse
 
 import pytest
 import uvicorn
-from server_testkit import Api
+from server_testkit import Api, start_server, stop_server
 from services_testkit import required
 
-from server.app import create_app
-from server.cli import WS_MAX_BYTES
 from server.runtime import Runtime
 from server.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "interviews"
 REDIS_URL = os.environ.get("SHANMIAN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# Test modules open many stream connections from 127.0.0.1 against one server; the handshake limit itself is
+# pinned in tests/security/test_security_stream_rates.py.
+UNLIMITED_HANDSHAKES = 1_000_000
 POSTGRES_URL = os.environ.get("SHANMIAN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 SERVICE_HINTS = {
     "redis": (REDIS_URL, "start it with: redis-server --daemonize yes --port 6379 --save '' --appendonly no"),
@@ -102,25 +103,6 @@ class LiveServer:
         return self.settings.api_key
 
 
-async def start_server(settings: Settings, runtime: Runtime | None) -> tuple[uvicorn.Server, asyncio.Task[None]]:
-    app = create_app(settings, runtime)
-    config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, ws_max_size=WS_MAX_BYTES, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    return server, task
-
-
-async def stop_server(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
-    server.should_exit = True
-    await asyncio.wait_for(task, timeout=15)
-
-
 @pytest.fixture(scope="module")
 async def live_server(embedded_runtime: Runtime) -> AsyncIterator[LiveServer]:
     """A real server on a loopback port with its own SQLite file, sharing the embedded models."""
@@ -133,6 +115,7 @@ async def live_server(embedded_runtime: Runtime) -> AsyncIterator[LiveServer]:
             reconnect_grace_s=2.0,
             hello_timeout_s=5.0,
             plan_model="none",  # rule-based plans at once; model-drafted ones: tests/server/test_server_jobs.py
+            stream_handshakes_burst=UNLIMITED_HANDSHAKES,
         )
         server, task = await start_server(settings, embedded_runtime)
         yield LiveServer(f"http://127.0.0.1:{settings.port}", settings)
@@ -171,6 +154,7 @@ class ServerFactory:
             "reconnect_grace_s": 2.0,
             "hello_timeout_s": 5.0,
             "plan_model": "none",  # rule-based plans at once, as in live_server
+            "stream_handshakes_burst": UNLIMITED_HANDSHAKES,
         }
         values.update(overrides)
         settings = Settings.from_env({}, **values)
@@ -238,6 +222,24 @@ async def postgres_database() -> AsyncIterator[str]:
         yield f"{base}/{name}"
     finally:
         await run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def fresh_postgres(postgres_database: str) -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database for one test (dropped after it): for tests that read every row of a table
+    (the audit chain, expired leases), which other tests' rows in the session's database would disturb."""
+    import uuid
+
+    import asyncpg
+
+    name = f"shanmian_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(postgres_database)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield f"{postgres_database.rpartition('/')[0]}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
 
 
 @pytest.fixture(scope="session")

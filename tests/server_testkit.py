@@ -4,20 +4,36 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 import wave
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
 import websockets
+
+from dialogue.plan import Requisition, build_plan
+from server.app import create_app
+from server.cli import WS_MAX_BYTES
+from server.db.store import plan_to_json
+from server.runtime import Runtime
+from server.settings import Settings
 
 FINAL_TYPES = ("closed",)
 # How long a test waits for something that follows scoring (the report, a synchronous POST .../score): every answer
 # is read by the 1.5B scoring model as its turn ends, so the report follows the closing answer within seconds on an
 # idle 2-core box (bench/scoring.py measures it). A bound on a hang, under the suite's per-test timeout, not on speed.
 REPORT_WAIT_S = 180.0
+ROOT = Path(__file__).resolve().parents[1]
+
+# A job's plan as stored, for jobs a test writes straight into the database: every REST read of a job parses it (and
+# a shared PostgreSQL shows one test's jobs to the others).
+STORED_PLAN = plan_to_json(build_plan(Requisition("Tester", "", ("testing",), "en")))
 
 
 def interview_scenario(fixtures_dir: Path, name: str = "backend_en") -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -59,7 +75,7 @@ class Api:
         assert c.status_code == 201, c.text
         iv = await self.post("/v1/interviews", {"job_id": j.json()["id"], "candidate_id": c.json()["id"], "mode": mode})
         assert iv.status_code == 201, iv.text
-        return iv.json()  # type: ignore[no-any-return]
+        return iv.json()
 
     async def poll(
         self, path: str, ready: Callable[[dict[str, Any]], bool], seconds: float = REPORT_WAIT_S
@@ -144,14 +160,16 @@ def read_wav(path: Path) -> bytes:
 FRAME_BYTES = 640  # 20 ms of 16 kHz mono s16
 
 
-async def play(ws: websockets.ClientConnection, pcm: bytes, pace: float = 8.0, frame: int = FRAME_BYTES) -> None:
-    """Send PCM as a microphone would, `pace` times faster than real time."""
+async def play(ws: websockets.ClientConnection, pcm: bytes, pace: float = 2.0, frame: int = FRAME_BYTES) -> None:
+    """Send PCM as a microphone would, `pace` times faster than real time (the server drops audio beyond 2x)."""
     for i in range(0, len(pcm), frame):
         await ws.send(pcm[i : i + frame])
         await asyncio.sleep(frame / 32000 / pace)
 
 
-async def silence_until(stream: Stream, kinds: tuple[str, ...], pace: float = 8.0, max_s: float = 12.0) -> dict[str, Any]:
+async def silence_until(
+    stream: Stream, kinds: tuple[str, ...], pace: float = 2.0, max_s: float = 12.0
+) -> dict[str, Any]:
     """Send silence until a message of one of `kinds` arrives (or `max_s` seconds of audio have been sent)."""
     quiet = b"\0" * FRAME_BYTES
     pending = asyncio.ensure_future(stream.next(120))
@@ -182,3 +200,81 @@ def assert_hr_and_candidate_reports(observed: list[dict[str, Any]], candidate: l
     hr = next(m["report"] for m in observed if m["type"] == "report")
     own = next(m["report"] for m in candidate if m["type"] == "report")
     assert "recommendation" in hr and "recommendation" not in own, "HR sees the recommendation, the candidate not"
+
+
+async def start_server(settings: Settings, runtime: Runtime | None) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+    app = create_app(settings, runtime)
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, ws_max_size=WS_MAX_BYTES, log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    return server, task
+
+
+async def stop_server(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
+    server.should_exit = True
+    await asyncio.wait_for(task, timeout=15)
+
+
+async def start_process(env: dict[str, str], port: int) -> tuple[asyncio.subprocess.Process, str]:
+    """`shanmian serve` as a process of its own (templates only, no speech recognition), with `env` over this
+    process's environment; returns it once its /health answers, and its base URL."""
+    full = {
+        **os.environ,
+        **env,
+        "SHANMIAN_API_KEY": "two-process-key",
+        "SHANMIAN_PORT": str(port),
+        "SHANMIAN_LLM_BACKEND": "none",  # templates only: each process starts in a second, loading no model
+        "SHANMIAN_VOICE": "0",
+        "SHANMIAN_LOG_LEVEL": "WARNING",
+        "SHANMIAN_STREAM_HANDSHAKES_BURST": "1000000",  # a test's every client connects from 127.0.0.1
+    }
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "server.cli", "serve", cwd=ROOT, env=full)
+    base = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient() as client:
+        for _ in range(300):
+            if proc.returncode is not None:
+                raise RuntimeError(f"the server process exited with {proc.returncode}")
+            try:
+                if (await client.get(base + "/health")).status_code == 200:
+                    return proc, base
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("the server process did not answer /health within 30 s")
+
+
+@asynccontextmanager
+async def two_processes(env: dict[str, str], free_port: Callable[[], int]) -> AsyncIterator[tuple[str, str]]:
+    """Two `start_process` servers on the same `env` (one database, one Redis); their base URLs. Started one after
+    the other: both would otherwise run the migrations at once on an empty database."""
+    a, base_a = await start_process(env, free_port())
+    b, base_b = await start_process(env, free_port())
+    try:
+        yield base_a, base_b
+    finally:
+        for proc in (a, b):
+            proc.terminate()
+        for proc in (a, b):
+            try:
+                await asyncio.wait_for(proc.wait(), 15)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
+def clear_redis_prefix(redis_url: str, prefix: str) -> None:
+    """Delete what an earlier run left under `prefix` (the shared test Redis outlives test sessions)."""
+    import redis as redis_sync
+
+    client = redis_sync.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()

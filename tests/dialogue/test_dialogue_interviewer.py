@@ -18,11 +18,12 @@ from dialogue.interviewer import (
     ReportReady,
     TurnRecorded,
 )
+from dialogue.judging import SessionJudging
 from dialogue.llm import LlamaCppBackend
 from dialogue.llm.token_logprobs import Piece, PieceKind, TokenScores
 from dialogue.plan import QuestionSpec, Requisition, build_plan
 from dialogue.scoring import AnswerJudge
-from dialogue.session import AnswerFinished, QuestionKind, RephraseAsked
+from dialogue.session import AnswerFinished, QuestionKind, RephraseAsked, Turn
 from dialogue.wording import WordingConfig, valid_rephrase
 
 QUESTION = "How do you make sure your services stay reliable in production?"
@@ -91,12 +92,22 @@ BEHAVIOURAL_PLAN = build_plan(
 )
 
 
+async def behavioural_interviewer(smollm: LlamaCppBackend, follow_up_wait_s: float | None = None) -> Interviewer:
+    """Started, with its first question's own rephrasing draft done, so the model is free for a follow-up draft."""
+    interviewer = Interviewer(
+        BEHAVIOURAL_PLAN,
+        InterviewerModels(wording=smollm, wording_config=NO_TIMEOUT),
+        follow_up_wait_s=follow_up_wait_s,
+    )
+    interviewer.start()
+    await asyncio.gather(*interviewer._rephrasings.values())
+    return interviewer
+
+
 async def test_a_follow_up_worded_at_a_pause_is_used_when_the_turn_ends_with_those_words(
     smollm: LlamaCppBackend,
 ) -> None:
-    interviewer = Interviewer(BEHAVIOURAL_PLAN, InterviewerModels(wording=smollm, wording_config=NO_TIMEOUT))
-    interviewer.start()
-    await asyncio.gather(*interviewer._rephrasings.values())  # the question's own draft frees the model first
+    interviewer = await behavioural_interviewer(smollm)
     interviewer.anticipate(THIN)
     assert interviewer._follow_up_draft is not None
     draft = interviewer._follow_up_draft[1]
@@ -105,6 +116,45 @@ async def test_a_follow_up_worded_at_a_pause_is_used_when_the_turn_ends_with_tho
     asked = [e for e in events if isinstance(e, QuestionAsked)]
     assert asked[0].question.kind is QuestionKind.FOLLOW_UP and asked[0].worded_by_model
     assert asked[0].question.text == draft.result().text
+    await interviewer.close("test")
+
+
+async def test_a_spoken_answers_follow_up_is_the_template_at_once_when_nothing_was_drafted(
+    smollm: LlamaCppBackend,
+) -> None:
+    interviewer = await behavioural_interviewer(smollm, follow_up_wait_s=0.3)
+    events = without_waiting(interviewer.handle(AnswerFinished(THIN)))  # no pause came: nothing was drafted
+    asked = [e for e in events if isinstance(e, QuestionAsked)]
+    assert asked[0].question.kind is QuestionKind.FOLLOW_UP and not asked[0].worded_by_model
+    await interviewer.close("test")
+
+
+async def test_a_spoken_answers_follow_up_waits_for_its_unfinished_draft_no_longer_than_its_budget(
+    smollm: LlamaCppBackend,
+) -> None:
+    interviewer = await behavioural_interviewer(smollm, follow_up_wait_s=0.0)
+    interviewer.anticipate(THIN)
+    assert interviewer._follow_up_draft is not None
+    draft = interviewer._follow_up_draft[1]
+    events = await asyncio.wait_for(interviewer.handle(AnswerFinished(THIN)), timeout=5)
+    asked = [e for e in events if isinstance(e, QuestionAsked)]
+    assert asked[0].question.kind is QuestionKind.FOLLOW_UP and not asked[0].worded_by_model
+    await asyncio.wait([draft], timeout=60)
+    assert draft.cancelled(), "the late draft is dropped, not left to hold the model"
+    await interviewer.close("test")
+
+
+async def test_a_spoken_answers_follow_up_uses_its_draft_when_ready_within_the_budget(
+    smollm: LlamaCppBackend,
+) -> None:
+    interviewer = await behavioural_interviewer(smollm, follow_up_wait_s=0.3)
+    interviewer.anticipate(THIN)
+    assert interviewer._follow_up_draft is not None
+    draft = interviewer._follow_up_draft[1]
+    await asyncio.wait_for(asyncio.shield(draft), timeout=60)
+    events = await interviewer.handle(AnswerFinished(THIN))
+    asked = [e for e in events if isinstance(e, QuestionAsked)]
+    assert asked[0].worded_by_model and asked[0].question.text == draft.result().text
     await interviewer.close("test")
 
 
@@ -158,11 +208,13 @@ class ReadsRecorded:
     name = "reads-recorded"
     model_sha256 = None
 
-    def __init__(self) -> None:
+    def __init__(self, seconds: float = 0.0) -> None:
         self.answers: list[str] = []
+        self.seconds = seconds  # how long each read takes
 
     async def score(self, pieces: Sequence[Piece], *, next_tokens: Sequence[str] = ()) -> TokenScores:
         measured = [p.text for p in pieces if p.kind is PieceKind.MEASURED]
+        await asyncio.sleep(self.seconds)
         if next_tokens:  # the grading read of an answer (rival questions' reads ask for no next token)
             self.answers += measured
         grades = tuple((t, 0.0 if t == "5" else -20.0) for t in next_tokens)
@@ -186,3 +238,29 @@ async def test_an_answer_that_gets_a_follow_up_is_judged_once_with_it_not_before
     await interviewer.handle(AnswerFinished(more))
     await asyncio.sleep(0.05)
     assert scorer.answers == [f"{thin} {more}"], "the main question is judged once, on both answers, in the background"
+
+
+async def test_a_closing_session_is_judged_before_other_sessions_background_judging() -> None:
+    scorer = ReadsRecorded(seconds=0.01)
+    judge = AnswerJudge(SignalReader(scorer))
+    questions = tuple(QuestionSpec(f"Tell me about a time you handled incident number {n}.") for n in (1, 2, 3))
+    plan = build_plan(Requisition("Backend Engineer", "", ("microservices",), "en", questions=questions))
+    busy, closing = SessionJudging(plan, judge), SessionJudging(plan, judge)
+
+    def told(session: str, n: int) -> Turn:
+        q = plan.questions[n]
+        said = f"Session {session} answer {n}: the payments queue backed up, I added a dead-letter queue and alerts."
+        return Turn(n + 1, q.id, q.id, QuestionKind.MAIN, q.text, said, None, None)
+
+    busy_turns = [told("busy", n) for n in range(3)]
+    for n in range(1, 4):
+        busy.turn_ended(busy_turns[:n])
+    closing_turns = [told("closing", 0)]
+    closing.turn_ended(closing_turns)
+    await asyncio.sleep(0)
+    [scored] = await closing.answers(closing_turns)
+    assert scored.score is not None
+    # The busy session's first judgement was already being read; the closing one's came right after it.
+    assert [a.split(":")[0] for a in scorer.answers] == ["Session busy answer 0", "Session closing answer 0"]
+    await busy.answers(busy_turns)
+    assert len(scorer.answers) == 4

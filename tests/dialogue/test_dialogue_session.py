@@ -16,9 +16,11 @@ from dialogue.session import (
     Ignore,
     InterviewSession,
     Phase,
+    Question,
     QuestionKind,
     RepeatAsked,
     RephraseAsked,
+    Replayed,
     SessionFinished,
 )
 
@@ -124,3 +126,33 @@ def test_an_answer_after_a_repeat_is_recorded_against_the_original_question(sess
     session.handle(RephraseAsked())
     session.handle(AnswerFinished(FULL))
     assert session.turns[0].question_kind is QuestionKind.MAIN and session.turns[0].question_id == "q1"
+
+
+def test_replaying_stored_turns_resumes_at_the_waiting_question_with_the_stored_wording(
+    session: InterviewSession,
+) -> None:
+    original = InterviewSession(session.plan, session.policy)
+    original.start()
+    original.handle(AnswerFinished(THIN))  # a follow-up is asked: the model may have worded it
+    original.asked(Question("q1.f1", "In your own words: what did you do?", QuestionKind.FOLLOW_UP, 1, 2))
+    original.handle(AnswerFinished(FULL))
+    stored = list(original.turns)
+
+    replayed = session.replay(stored)
+
+    assert replayed.finished is None and replayed.question is not None
+    assert (replayed.question.question_id, replayed.question.index) == ("q2", 2)
+    assert session.turns == stored and session.turns[1].question_text == "In your own words: what did you do?"
+    session.handle(AnswerFinished(FULL))
+    assert [t.seq for t in session.turns] == [1, 2, 3], "the next turn's seq goes on from the stored ones"
+
+
+def test_replaying_every_answer_says_the_session_had_finished(session: InterviewSession) -> None:
+    original = InterviewSession(session.plan, session.policy)
+    original.start()
+    for answer in (FULL, FULL, "No, thank you."):
+        original.handle(AnswerFinished(answer))
+
+    replayed = session.replay(list(original.turns))
+
+    assert replayed == Replayed(None, "completed") and session.phase is Phase.FINISHED

@@ -13,7 +13,9 @@ from hr.question_analytics import (
     Answer,
     Asking,
     QuestionVersionStats,
+    ai_level,
     compare_versions,
+    human_level,
     is_valid_answer,
     quadratic_weighted_kappa,
     question_analytics,
@@ -141,21 +143,28 @@ def test_quadratic_weighted_kappa_on_a_hand_computed_case() -> None:
     # Ratings 0,1,2,2 against 0,2,2,1 on three levels: observed cost (1/4 + 1/4)/4 = 0.125, chance cost
     # 1.375/4 = 0.34375, so kappa = 1 - 0.5/1.375 = 7/11.
     assert quadratic_weighted_kappa([0, 1, 2, 2], [0, 2, 2, 1], levels=3) == pytest.approx(7 / 11)
-    assert quadratic_weighted_kappa([3, 5, 8], [3, 5, 8]) == 1.0
-    assert quadratic_weighted_kappa([4, 4], [4, 4]) is None  # nobody varies: agreement says nothing
+    assert quadratic_weighted_kappa([0, 2, 3], [0, 2, 3]) == 1.0
+    assert quadratic_weighted_kappa([2, 2], [2, 2]) is None  # nobody varies: agreement says nothing
 
 
 def test_agreement_is_measured_where_a_human_reviewed() -> None:
     askings = [
         _asking("i1", _answer(), ai_rating=0, human_rating=0),
-        _asking("i2", _answer(), ai_rating=5, human_rating=10),
-        _asking("i3", _answer(), ai_rating=10, human_rating=10),
-        _asking("i4", _answer(), ai_rating=10),  # no human: left out
+        _asking("i2", _answer(), ai_rating=2, human_rating=3),
+        _asking("i3", _answer(), ai_rating=3, human_rating=3),
+        _asking("i4", _answer(), ai_rating=3),  # no human: left out
     ]
     s = _one(askings)
     assert s.reviewed == 3
-    assert s.agreement_kappa == pytest.approx(quadratic_weighted_kappa([0, 5, 10], [0, 10, 10]))
+    assert s.agreement_kappa == pytest.approx(quadratic_weighted_kappa([0, 2, 3], [0, 3, 3]))
     assert s.agreement_kappa is not None and 0 < s.agreement_kappa < 1
+
+
+def test_ai_and_human_ratings_meet_on_the_scorecards_four_levels() -> None:
+    # The report's bands: limited below 3.5, developing below 5.5, solid below 7.5, strong from 7.5.
+    assert [ai_level(x) for x in (0.0, 3.4, 3.5, 5.4, 5.5, 7.4, 7.5, 10.0)] == [0, 0, 1, 1, 2, 2, 3, 3]
+    # A scorecard's 1-4 less one; several reviewers: their median, a half rounded up.
+    assert [human_level(r) for r in ([1], [4], [2, 3], [1, 2, 4], [3, 3, 4, 4])] == [0, 3, 2, 1, 3]
 
 
 def test_discrimination_leaves_the_item_out_of_the_total() -> None:

@@ -21,7 +21,6 @@ from hr.reweighting import (
     capped_step,
     propose_weights,
     simulate_weights,
-    weighted_overall,
 )
 
 THREE = (Dimension("sql", 1 / 3), Dimension("design", 1 / 3), Dimension("communication", 1 / 3))
@@ -129,12 +128,6 @@ def test_capped_step_keeps_the_sum_the_cap_and_each_moves_direction(raw: list[fl
     clipped = np.clip(asked, -MAX_STEP, MAX_STEP)
     # As far as the cap allows: the smaller of the clipped rises and falls is used in full.
     assert np.abs(move).sum() == pytest.approx(2 * min(clipped[clipped > 0].sum(), -clipped[clipped < 0].sum()))
-
-
-def test_weighted_overall_renormalises_over_the_scored_dimensions() -> None:
-    assert weighted_overall({"sql": 8.0}, {"sql": 0.5, "design": 0.5}) == 8.0
-    assert weighted_overall({"sql": 8.0, "design": 5.0}, {"sql": 0.75, "design": 0.25}) == 7.2
-    assert weighted_overall({}, {"sql": 1.0}) is None
 
 
 def test_simulation_shows_pass_rates_and_impact_ratios_under_both_weightings() -> None:

@@ -11,6 +11,7 @@ from hr.scheduling import (
     HOLD_FOR,
     AlreadyBookedError,
     Availability,
+    AvailabilityError,
     BeyondHorizonError,
     Booking,
     BookingStatus,
@@ -26,7 +27,10 @@ from hr.scheduling import (
     UnknownBookingError,
     WeeklyRule,
     Window,
+    check_availability,
+    check_deadline,
     check_start_now,
+    check_zone,
     slots,
 )
 
@@ -210,3 +214,28 @@ def test_start_before_a_deadline_needs_a_free_seat_and_time_left() -> None:
         check_start_now(mode, utc(2027, 3, 19, 23), sessions_now=4)
     with pytest.raises(PastDeadlineError, match="before 2027-03-20 00:00 UTC"):
         check_start_now(mode, utc(2027, 3, 20), sessions_now=0)
+
+
+def test_an_unknown_zone_is_refused_by_name() -> None:
+    with pytest.raises(AvailabilityError, match="Mars/Base") as refused:
+        check_zone("Mars/Base")
+    assert refused.value.code == "unknown_time_zone"
+
+
+def test_a_window_from_a_time_to_itself_or_no_seats_is_a_bad_rule() -> None:
+    empty = Availability("UTC", (WeeklyRule(1, Window(time(9), time(9))),), timedelta(hours=1), seats=1)
+    with pytest.raises(AvailabilityError, match="weekday 1") as refused:
+        check_availability(empty)
+    assert refused.value.code == "bad_rule"
+    seatless = Availability("UTC", (WeeklyRule(1, Window(time(9), time(12))),), timedelta(hours=1), seats=0)
+    with pytest.raises(AvailabilityError, match="seats"):
+        check_availability(seatless)
+    check_availability(Availability("UTC", (WeeklyRule(1, Window(time(22), time(2))),), timedelta(hours=1), seats=1))
+
+
+def test_a_deadline_must_be_ahead_when_it_is_set() -> None:
+    now = datetime(2027, 3, 1, 12, tzinfo=UTC)
+    with pytest.raises(AvailabilityError) as refused:
+        check_deadline(StartBefore(now - timedelta(minutes=1), seats=2), now)
+    assert refused.value.code == "past_deadline"
+    check_deadline(StartBefore(now + timedelta(minutes=1), seats=2), now)

@@ -22,10 +22,12 @@ from hr.webhook_events import (
     InterviewRescheduled,
     InterviewScheduled,
     InterviewStarted,
+    OfferSuggested,
     PlanVersionCreated,
     ReportReady,
     ReviewRequested,
     ReviewSubmitted,
+    TrainingRecommended,
     message_for,
 )
 from hr.webhook_schemas import SCHEMAS
@@ -46,10 +48,12 @@ SAMPLES: tuple[EventPayload, ...] = (
     ReviewRequested("rv_1", "iv_1", "job_1", "candidate", T + timedelta(days=7)),
     ReviewSubmitted("rv_1", "iv_1", "job_1", "user_7", "strong_yes"),
     PlanVersionCreated("plan_1", "job_1", 4, "user_7", "approved weight proposal wp_3"),
+    OfferSuggested("of_1", "iv_1", "job_1", "cand_1", "Data engineer", "mid", "2026-03-22", "2026-04-22", T),
+    TrainingRecommended("tr_1", "iv_1", "job_1", "cand_1", 2, 3, "https://hr.example/v1/training/tr_1"),
 )
 
 
-def test_the_event_types_are_the_eleven_the_issue_names() -> None:
+def test_the_event_types_are_the_eleven_the_workflow_issue_names_and_the_two_hand_offs() -> None:
     assert {
         "candidate.invited",
         "interview.scheduled",
@@ -62,6 +66,8 @@ def test_the_event_types_are_the_eleven_the_issue_names() -> None:
         "review.requested",
         "review.submitted",
         "plan.version_created",
+        "offer.suggested",
+        "training.recommended",
     } == EVENT_TYPES
     assert {type(s) for s in SAMPLES} == set(PAYLOADS) and set(SCHEMAS) == EVENT_TYPES
 

@@ -15,9 +15,8 @@ from typing import Any
 
 import httpx
 import uvicorn
+from server_testkit import start_server
 
-from server.app import create_app
-from server.cli import WS_MAX_BYTES
 from server.runtime import Runtime
 from server.settings import Settings
 
@@ -43,6 +42,8 @@ QUIET = {
     "llm_wording": False,
     "llm_wording_fallback": "none",
     "voice": False,
+    # Tests open many stream connections from 127.0.0.1; the limit itself: test_security_stream_rates.py.
+    "stream_handshakes_burst": 1_000_000,
 }
 
 
@@ -151,17 +152,7 @@ async def start_in_process(data_dir: Path, **overrides: Any) -> InProcessServer:
     }
     values.update(overrides)
     settings = Settings.from_env({}, **values)
-    runtime = await Runtime.load(settings)
-    app = create_app(settings, runtime)
-    config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, ws_max_size=WS_MAX_BYTES, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
+    server, task = await start_server(settings, await Runtime.load(settings))
     return InProcessServer(f"http://127.0.0.1:{settings.port}", settings, server, task)
 
 

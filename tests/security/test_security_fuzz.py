@@ -120,6 +120,7 @@ async def server(tmp_path_factory: pytest.TempPathFactory, logged_errors: ErrorL
         # The fuzz itself is the flood: rate limits would answer most frames before they reach the stream.
         stream_rate_limit_per_minute=10_000_000,
         stream_rate_limit_burst=1_000_000,
+        observer_comments_burst=1_000_000,
         rate_limit_per_minute=10_000_000,
         max_repeats_per_question=1_000_000,
         reconnect_grace_s=600.0,  # connections come and go between examples; the interview must not be abandoned

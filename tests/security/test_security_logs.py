@@ -134,7 +134,9 @@ async def _candidate_page_answers_everything(page: Any, join_url: str) -> None:
         await page.locator("#answer").fill(ANSWER)
         await page.locator("#answer").press("Control+Enter")
         await page.wait_for_function(
-            "(asked) => document.querySelector('#overall')?.offsetParent !== null"
+            # The interview view closes (`closed` came) or the next question shows. An absent element must not
+            # count as shown, or this returns at once and the same question is answered twice.
+            "(asked) => document.querySelector('#interview').classList.contains('hidden')"
             " || document.querySelector('#question').innerText !== asked",
             arg=asked,
             timeout=30_000,

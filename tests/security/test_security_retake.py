@@ -15,6 +15,7 @@ import httpx
 import pytest
 import websockets
 from security_testkit import ANSWER, InProcessServer, hr, schedule, start_in_process
+from server_testkit import STORED_PLAN
 
 from dialogue.report import Recommendation, Report, ScorerInfo
 from server.db.status import InterviewStatus, ReportSource
@@ -110,7 +111,7 @@ async def store(database_url: str) -> AsyncIterator[Store]:
 async def _interview_row(store: Store) -> str:
     suffix = uuid.uuid4().hex[:8]
     job = await store.add_job(JobRow(id=f"j{suffix}", title="t", description="", requirements=[], language="en",
-                                     pass_threshold=6.0, plan={}))  # fmt: skip
+                                     pass_threshold=6.0, plan=STORED_PLAN))  # fmt: skip
     await store.add_candidate(CandidateRow(id=f"c{suffix}", name="n"))
     row = InterviewRow(id=f"i{suffix}", job_id=job.id, candidate_id=f"c{suffix}", mode="text",
                        status=InterviewStatus.SCHEDULED, candidate_token=uuid.uuid4().hex,

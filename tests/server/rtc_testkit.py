@@ -55,13 +55,14 @@ class Microphone(MediaStreamTrack):
 
 
 class TestPattern(MediaStreamTrack):
-    """A moving colour-bar camera at 15 frames a second."""
+    """A moving colour-bar camera, 15 frames a second unless told otherwise."""
 
     kind = "video"
 
-    def __init__(self, width: int = 320, height: int = 240) -> None:
+    def __init__(self, width: int = 320, height: int = 240, fps: float = 15) -> None:
         super().__init__()
         self.size = (width, height)
+        self.fps = fps
         self._n = 0
         self._start: float | None = None
 
@@ -69,7 +70,7 @@ class TestPattern(MediaStreamTrack):
         if self._start is None:
             self._start = time.monotonic()
         self._n += 1
-        await asyncio.sleep(max(0.0, self._start + self._n / 15 - time.monotonic()))
+        await asyncio.sleep(max(0.0, self._start + self._n / self.fps - time.monotonic()))
         w, h = self.size
         bars = np.repeat(np.linspace(0, 255, 8, dtype=np.uint8), w // 8)
         image = np.zeros((h, w, 3), np.uint8)
@@ -83,17 +84,30 @@ class TestPattern(MediaStreamTrack):
 class RtcCandidate:
     """Offer, answer, then JSON both ways on the data channel."""
 
-    def __init__(self, offer_url: str, *, video: bool = False, audio: bool = True, channel: bool = True) -> None:
+    def __init__(
+        self,
+        offer_url: str,
+        *,
+        video: bool = False,
+        audio: bool = True,
+        channel: bool = True,
+        audio_tracks: int = 1,
+        label: str = "events",
+        camera: TestPattern | None = None,
+    ) -> None:
         self.offer_url = offer_url
         self.pc = RTCPeerConnection()
         self.mic = Microphone()
         if audio:
             self.pc.addTrack(self.mic)
-        if video:
-            self.pc.addTrack(TestPattern())
+            for _ in range(audio_tracks - 1):
+                self.pc.addTrack(Microphone())
+        if video or camera is not None:
+            self.pc.addTrack(camera or TestPattern())
         self.inbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self.received: list[dict[str, Any]] = []
-        self.channel = self.pc.createDataChannel("events") if channel else None
+        self.answer_sdp = ""
+        self.channel = self.pc.createDataChannel(label) if channel else None
         self.opened = asyncio.Event()
         if self.channel is not None:
             self.channel.on("open", self.opened.set)
@@ -107,11 +121,16 @@ class RtcCandidate:
             return await c.post(self.offer_url, json=body)
 
     async def connect(self, hello: dict[str, Any]) -> None:
-        r = await self.offer()
-        assert r.status_code == 200, r.text
-        await self.pc.setRemoteDescription(RTCSessionDescription(**r.json()))
+        await self.answered()
         await asyncio.wait_for(self.opened.wait(), 20)
         self.send(hello)
+
+    async def answered(self) -> None:
+        """Offer and apply the server's answer (kept in `answer_sdp`); the channel opens soon after."""
+        r = await self.offer()
+        assert r.status_code == 200, r.text
+        self.answer_sdp = r.json()["sdp"]
+        await self.pc.setRemoteDescription(RTCSessionDescription(**r.json()))
 
     def send(self, message: dict[str, Any]) -> None:
         assert self.channel is not None

@@ -9,12 +9,12 @@ import httpx
 import pytest
 from server_testkit import Api, Stream
 
-from dialogue.plan import Requisition, build_plan
+from dialogue.plan import QuestionSpec, Requisition, build_plan
 from dialogue.plan_checks import question_problem
 from dialogue.plan_draft import PLAN_MODEL_NAME
-from server.db.status import JobStatus
+from server.db.status import InterviewStatus, JobStatus
 from server.db.store import Store, plan_to_json
-from server.db.tables import JobRow
+from server.db.tables import CandidateRow, InterviewRow, JobRow
 from server.settings import Settings
 
 JAVA_ZH: dict[str, Any] = {
@@ -160,6 +160,55 @@ async def test_resume_probes_quote_the_resume_verbatim(server_factory: Any) -> N
         assert "Wang" not in probe["source_span"] and "@" not in probe["source_span"]
         assert probe["dimension"] in ("B2B sales", "team management")
         assert question_problem(probe["question"], "en") is None
+
+
+@pytest.mark.timeout(900)
+async def test_an_interview_left_without_its_resume_probes_by_a_stopped_server_gets_them_at_start_up(
+    server_factory: Any,
+) -> None:
+    settings = Settings.from_env({}, api_key="k", data_dir=server_factory.data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = await Store.open(settings.sqlalchemy_url)
+    plan = build_plan(
+        Requisition("Sales Manager", "", ("B2B sales", "team management"), "en", questions=(QuestionSpec(
+            "Tell me about the largest B2B deal you closed: how did you win it?", "B2B sales"),))
+    )  # fmt: skip
+    await store.add_job(
+        JobRow(
+            id="sales",
+            title="Sales Manager",
+            description="",
+            requirements=["B2B sales", "team management"],
+            language="en",
+            pass_threshold=6.0,
+            plan=plan_to_json(plan),
+            status=JobStatus.READY,
+            plan_version=1,
+            resume_probes=1,
+        )
+    )
+    await store.add_candidate(CandidateRow(id="wang", name="Wang Fang", resume_text=RESUME))
+    for interview_id, status in (("waiting", InterviewStatus.SCHEDULED), ("over", InterviewStatus.COMPLETED)):
+        await store.add_interview(
+            InterviewRow(
+                id=interview_id,
+                job_id="sales",
+                candidate_id="wang",
+                mode="text",
+                status=status,
+                candidate_token=f"t-{interview_id}",
+                observer_token=f"o-{interview_id}",
+                plan_version=1,
+            )
+        )
+    await store.close()
+    server = await server_factory.start(plan_model=PLAN_MODEL_NAME)
+    api = Api(server.base, server.api_key)
+    body = await api.poll("/v1/interviews/waiting", lambda b: b["probes"] is not None, 850)
+    assert body["probes"], "the model found nothing to probe in the résumé"
+    assert all(p["source_span"] in RESUME for p in body["probes"])
+    # A finished interview is not drafted for: its questions were asked already.
+    assert (await api.get("/v1/interviews/over")).json()["probes"] is None
 
 
 @pytest.mark.parametrize(

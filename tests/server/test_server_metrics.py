@@ -1,5 +1,6 @@
 """GET /metrics against a real server, read back with prometheus-client's own parser: the HR key is needed, a typed
-interview moves the turn histogram and the live-sessions gauge, errors are counted by code, a blocked loop shows.
+interview moves the turn histogram and the live-sessions gauge, errors are counted by code, a spoken answer moves
+the ASR queue-wait histogram, audio over the rate limit is counted, a blocked loop shows.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 import websockets
 from prometheus_client.parser import text_string_to_metric_families
 from server_testkit import Api, Stream, answer_for, interview_scenario, play, read_wav, silence_until
+
+from server.runtime import Runtime
 
 VOICE_HELLO = {
     "type": "hello",
@@ -55,7 +58,7 @@ async def test_metrics_need_the_hr_key(api: Api) -> None:
 
 
 async def test_a_typed_interview_moves_the_turn_histogram_and_the_live_sessions_gauge(
-    live_server: Any, api: Api, fixtures_dir: Path
+    live_server: Any, api: Api, fixtures_dir: Path, embedded_runtime: Runtime
 ) -> None:
     before = await scrape(api)
     assert value(before, "shanmian_live_sessions") == 0
@@ -72,6 +75,9 @@ async def test_a_typed_interview_moves_the_turn_histogram_and_the_live_sessions_
 
     during = await scrape(api)
     assert value(during, "shanmian_live_sessions") == 1
+    # No voice interview runs: the scorer has the idle cores, and its backlog is exported.
+    assert value(during, "shanmian_scoring_threads") == embedded_runtime.scoring_threads.idle >= 1
+    assert ("shanmian_scoring_backlog", frozenset()) in during
     turns = value(during, "shanmian_turn_latency_seconds_count") - value(before, "shanmian_turn_latency_seconds_count")
     assert turns == 2
     assert value(during, "shanmian_turn_latency_seconds_sum") > value(before, "shanmian_turn_latency_seconds_sum")
@@ -140,6 +146,45 @@ async def test_a_spoken_answer_is_timed_from_the_end_of_speech_with_its_asr_part
     assert 0 < asr_final <= latency
     assert value(after, "shanmian_asr_finals_total") > value(before, "shanmian_asr_finals_total")
     assert value(after, "shanmian_asr_busy_seconds_total") > value(before, "shanmian_asr_busy_seconds_total")
+    # Every final waited in the engine's queue, however briefly; each wait is in the histogram.
+    waited = value(after, "shanmian_asr_queue_wait_seconds_count", kind="final") - value(
+        before, "shanmian_asr_queue_wait_seconds_count", kind="final"
+    )
+    assert waited >= 1
+    assert value(after, "shanmian_asr_queue_wait_seconds_bucket", kind="final", le="+Inf") == value(
+        after, "shanmian_asr_queue_wait_seconds_count", kind="final"
+    )
+    assert value(after, "shanmian_asr_queue_wait_seconds_sum", kind="final") >= value(
+        before, "shanmian_asr_queue_wait_seconds_sum", kind="final"
+    )
+    for kind in ("final", "partial"):
+        assert ("shanmian_asr_queue_depth", frozenset({("kind", kind)})) in after, kind
+    await candidate.ws.close()
+
+
+async def test_audio_over_the_rate_limit_is_counted_as_refused_frames_and_rate_limited_errors(
+    live_server: Any, api: Api, fixtures_dir: Path
+) -> None:
+    before = await scrape(api)
+    job, _ = interview_scenario(fixtures_dir)
+    iv = await api.interview(job, mode="voice")
+    candidate = await Stream.open(f"{live_server.ws}/v1/interviews/{iv['id']}/stream?token={iv['candidate_token']}")
+    await candidate.send(VOICE_HELLO)
+    await candidate.until("question")
+    await play(candidate.ws, b"\0" * 32000 * 30, pace=1e9, frame=16000)  # 30 s of silence at once
+    assert (await candidate.until("error"))["code"] == "rate_limited"
+    await candidate.send({"type": "ping"})
+    await candidate.until("pong")  # every frame before it was handled
+
+    after = await scrape(api)
+    refused = value(after, "shanmian_audio_frames_refused_total") - value(before, "shanmian_audio_frames_refused_total")
+    # 60 half-second frames: the 5 s burst is taken, then the flood is read at the limit's pace, which takes about
+    # every other frame.
+    assert 15 <= refused <= 50, refused
+    told = value(after, "shanmian_client_errors_total", channel="stream", code="rate_limited") - value(
+        before, "shanmian_client_errors_total", channel="stream", code="rate_limited"
+    )
+    assert 1 <= told < refused, told
     await candidate.ws.close()
 
 

@@ -179,8 +179,18 @@ async def test_observing_without_the_right_token_is_refused(
         (b"\x00\x01", "bad_message", ["binary"]),
         ('{"type": "comment", "text": "' + "x" * 70000 + '"}', "too_large", ["bytes"]),
     ],
-    ids=["invalid-json", "not-object", "no-type", "candidate-message", "comment-without-text", "text-not-str",
-         "empty-comment", "comment-too-long", "binary", "oversized-frame"],
+    ids=[
+        "invalid-json",
+        "not-object",
+        "no-type",
+        "candidate-message",
+        "comment-without-text",
+        "text-not-str",
+        "empty-comment",
+        "comment-too-long",
+        "binary",
+        "oversized-frame",
+    ],
 )
 async def test_bad_observer_frames_get_a_clear_error_and_the_connection_goes_on(
     live_server: Any, api: Api, fixtures_dir: Path, frame: str | bytes, code: str, words: list[str]
@@ -248,7 +258,10 @@ async def test_a_stuck_observer_neither_stalls_the_session_nor_grows_memory(
 async def test_stream_messages_beyond_the_rate_limit_are_refused_and_the_session_goes_on(
     server_factory: Any, fixtures_dir: Path
 ) -> None:
-    server = await server_factory.start(stream_rate_limit_per_minute=60, stream_rate_limit_burst=5)
+    # Comments have their own, lower limit (test_security_stream_rates.py); raised here to pin the frame limit.
+    server = await server_factory.start(
+        stream_rate_limit_per_minute=60, stream_rate_limit_burst=5, observer_comments_burst=100
+    )
     api = Api(server.base, server.api_key)
     job, clips = interview_scenario(fixtures_dir)
     iv = await api.interview(job)
@@ -289,9 +302,7 @@ async def test_rest_calls_beyond_the_rate_limit_get_429_rate_limited(server_fact
     await server_factory.stop(server)
 
 
-async def test_an_abandoned_interview_can_be_scored_on_request(
-    live_server: Any, api: Api, fixtures_dir: Path
-) -> None:
+async def test_an_abandoned_interview_can_be_scored_on_request(live_server: Any, api: Api, fixtures_dir: Path) -> None:
     job, clips = interview_scenario(fixtures_dir)
     iv = await api.interview(job)
     refused = await api.post(f"/v1/interviews/{iv['id']}/score", {})

@@ -104,7 +104,7 @@ async def test_video_mode_over_webrtc_records_a_playable_webm_as_long_as_the_ses
     iv = await api.interview(job, mode="video")
     peer = RtcCandidate(offer_url(live_server, iv), video=True)
     try:
-        await peer.connect({"type": "hello", "mode": "video", "consent": True})
+        await peer.connect({"type": "hello", "mode": "video", "consent": True, "video_consent": True})
         await peer.until("question")
         peer.mic.play(clips["closing_1"])
         await peer.until("turn_end", seconds=30)
@@ -127,12 +127,38 @@ async def test_video_mode_over_webrtc_records_a_playable_webm_as_long_as_the_ses
     assert frames > 15 * (closed["t"] - 3)  # ~15 fps from the camera, less the seconds before the hello
 
 
-async def test_a_video_track_in_voice_mode_is_ignored(live_server: Any, api: Api, fixtures_dir: Path) -> None:
+async def test_video_mode_without_video_consent_records_the_audio_only(
+    live_server: Any, api: Api, fixtures_dir: Path
+) -> None:
+    job, _ = one_question_job(fixtures_dir)
+    iv = await api.interview(job, mode="video")
+    peer = RtcCandidate(offer_url(live_server, iv), video=True)
+    try:
+        await peer.connect({"type": "hello", "mode": "video", "consent": True})
+        await peer.until("question")
+        await asyncio.sleep(1.0)
+        peer.send({"type": "end"})
+        await peer.until("closed")
+    finally:
+        await peer.close()
+    await wait_for_recording(api, iv["id"])
+    r = await api.get(f"/v1/interviews/{iv['id']}/recording")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("audio/ogg")
+    with av.open(io.BytesIO(r.content)) as c:
+        assert [s.type for s in c.streams] == ["audio"]
+    full = (await api.get(f"/v1/interviews/{iv['id']}/report")).json()
+    assert any("Video not recorded" in n for n in full["notes"]), full["notes"]
+
+
+async def test_a_video_track_in_voice_mode_is_not_received(live_server: Any, api: Api, fixtures_dir: Path) -> None:
     job, _ = one_question_job(fixtures_dir)
     iv = await api.interview(job, mode="voice")
     peer = RtcCandidate(offer_url(live_server, iv), video=True)
     try:
-        await peer.connect({"type": "hello", "mode": "voice", "consent": True})
+        await peer.connect({"type": "hello", "mode": "voice", "consent": True, "video_consent": True})
+        # Answered inactive: the camera sends nothing, so nothing is decoded on the server.
+        video_section = peer.answer_sdp.split("m=video", 1)[1]
+        assert "a=inactive" in video_section.split("m=", 1)[0]
         await peer.until("question")
         await asyncio.sleep(1.0)
         peer.send({"type": "end"})
@@ -163,10 +189,10 @@ async def test_bad_offers_are_refused_with_a_clear_message(live_server: Any, api
         assert r.status_code == 400
         r = await c.post(offer_url(live_server, iv, token="wrong"), json={"sdp": "v=0", "type": "offer"})
         assert r.status_code == 401
-        r = await c.post(
+        unknown = await c.post(
             f"{live_server.base}/v1/interviews/nope/rtc/offer?token=x", json={"sdp": "v=0", "type": "offer"}
         )
-        assert r.status_code == 404
+        assert (unknown.status_code, unknown.json()) == (401, r.json()), "an unknown id answers like a wrong token"
 
     no_audio = RtcCandidate(url, audio=False)
     try:

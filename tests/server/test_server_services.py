@@ -31,6 +31,7 @@ async def test_services_exist_only_between_start_and_stop(tmp_path: Path) -> Non
         "recordings",
         "rtc_peers",
         "webhooks",
+        "eraser",
     }
     await services.stop()
     with pytest.raises(RuntimeError, match="not started"):

@@ -45,6 +45,9 @@ def test_environment_values_are_parsed_by_type() -> None:
         ({"SHANMIAN_LLM_BACKEND": "gpt"}, "llama_cpp, openai or none"),
         ({"SHANMIAN_LLM_BACKEND": "openai"}, "SHANMIAN_LLM_BASE_URL"),
         ({"SHANMIAN_MAX_FOLLOW_UPS": "-1"}, "SHANMIAN_MAX_FOLLOW_UPS"),
+        ({"SHANMIAN_INVITATION_POLL_S": "0"}, "SHANMIAN_INVITATION_POLL_S"),
+        ({"SHANMIAN_FOLLOW_UP_WAIT_S": "-1"}, "SHANMIAN_FOLLOW_UP_WAIT_S"),
+        ({"SHANMIAN_LEASE_S": "0"}, "SHANMIAN_LEASE_S"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:

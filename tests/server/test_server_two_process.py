@@ -6,13 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import websockets
 from server_testkit import (
@@ -21,12 +18,13 @@ from server_testkit import (
     Stream,
     answer_for,
     assert_hr_and_candidate_reports,
+    clear_redis_prefix,
     interview_scenario,
     report_views_apart,
+    two_processes,
 )
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
-ROOT = Path(__file__).resolve().parents[2]
 OBSERVER_ONLY = ("candidate_joined", "candidate_left", "comment")
 
 
@@ -36,8 +34,6 @@ def shared_services(
 ) -> Iterator[dict[str, str]]:
     import uuid
 
-    import redis as redis_sync
-
     prefix = f"shanmian-test-{uuid.uuid4().hex[:12]}"
     yield {
         "DATABASE_URL": postgres_database,
@@ -45,55 +41,13 @@ def shared_services(
         "SHANMIAN_REDIS_PREFIX": prefix,
         "SHANMIAN_DATA_DIR": str(tmp_path_factory.mktemp("two-process")),
     }
-    client = redis_sync.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
-
-
-async def start_process(env: dict[str, str], port: int) -> tuple[asyncio.subprocess.Process, str]:
-    full = {
-        **os.environ,
-        **env,
-        "SHANMIAN_API_KEY": "two-process-key",
-        "SHANMIAN_PORT": str(port),
-        "SHANMIAN_LLM_BACKEND": "none",  # templates only: each process starts in a second, loading no model
-        "SHANMIAN_VOICE": "0",
-        "SHANMIAN_LOG_LEVEL": "WARNING",
-    }
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "server.cli", "serve", cwd=ROOT, env=full)
-    base = f"http://127.0.0.1:{port}"
-    async with httpx.AsyncClient() as client:
-        for _ in range(300):
-            if proc.returncode is not None:
-                raise RuntimeError(f"the server process exited with {proc.returncode}")
-            try:
-                if (await client.get(base + "/health")).status_code == 200:
-                    return proc, base
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("the server process did not answer /health within 30 s")
+    clear_redis_prefix(redis_url, prefix)
 
 
 @pytest.fixture(scope="module")
-async def two_servers(
-    shared_services: dict[str, str], free_port: Callable[[], int]
-) -> AsyncIterator[tuple[str, str]]:
-    # One after the other: both would otherwise run the migrations at once on an empty database.
-    a, base_a = await start_process(shared_services, free_port())
-    b, base_b = await start_process(shared_services, free_port())
-    yield base_a, base_b
-    for proc in (a, b):
-        proc.terminate()
-    for proc in (a, b):
-        try:
-            await asyncio.wait_for(proc.wait(), 15)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
+async def two_servers(shared_services: dict[str, str], free_port: Callable[[], int]) -> AsyncIterator[tuple[str, str]]:
+    async with two_processes(shared_services, free_port) as bases:
+        yield bases
 
 
 async def collect(url: str, into: list[dict[str, Any]], following: asyncio.Event) -> None:

@@ -46,9 +46,12 @@ def require_chromium() -> Path:
 
 
 def fake_microphone_wav(
-    answer: Path, out: Path, *, lead_s: float = 4.0, tail_s: float = 45.0, noise: float = 0.0005
+    answer: Path, out: Path, *, lead_s: float = 4.0, tail_s: float = 900.0, noise: float = 0.0005
 ) -> Path:
     """The answer between quiet lead-in and a long quiet tail (Chromium's fake microphone loops the file).
+
+    The tail outlasts a test's timeout, so the answer is spoken once: on a slow machine a shorter loop spoke it again
+    while the test was typing the later answers, and the interviewer (rightly) took that as a new turn.
 
     The lead-in covers the page's start-up (the device starts playing when the microphone is opened); the faint
     noise keeps the level meter and the audio processing honest without ever sounding like speech to the VAD.

@@ -118,3 +118,23 @@ async def test_the_same_prompt_gives_the_same_numbers_whatever_ran_before_it(ggu
     assert first.measured == shared.measured == cold.measured
     assert first.next_token == shared.next_token == cold.next_token
     assert shared.prompt_tokens < cold.prompt_tokens  # the rubric stayed evaluated in between
+
+
+async def test_the_same_prompt_gives_the_same_numbers_whatever_the_thread_count(gguf_path: Path) -> None:
+    threads = [1]
+    scorer = LlamaCppTokenScorer(gguf_path, n_threads=1, threads_now=lambda: threads[0])
+    prompt = [
+        Piece("Grade each answer from 0 to 9. " * 6),
+        Piece("Answer: <<<"),
+        Piece("I rolled it back and added an alert, then we found the cause in the cache layer.", PieceKind.MEASURED),
+        Piece(">>>\nGrade: "),
+    ]
+    try:
+        one = await scorer.score(prompt, next_tokens=DIGITS)
+        threads[0] = 2  # the cores fell idle: the next read takes two threads
+        scorer._llama.n_tokens = 0  # and evaluates the whole prompt again, not the cached prefix
+        two = await scorer.score(prompt, next_tokens=DIGITS)
+    finally:
+        await scorer.aclose()
+    assert scorer._threads == 2
+    assert two.measured == one.measured and two.next_token == one.next_token

@@ -1,0 +1,144 @@
+"""The audit log against a real `shanmian serve` process (model-free), on SQLite and on a fresh PostgreSQL database:
+a text interview's report (the AI output) and every HR access to it are entries; `GET /v1/audit?format=jsonl`
+streams them with hashes anyone can recompute; after the candidate is erased the chain still verifies (REST and the
+CLI), and no entry holds the candidate's name, e-mail, answer, comment or ids."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import itertools
+import json
+import os
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+from security_testkit import ANSWER, API_KEY, JOB, ROOT, hr, start_process
+
+from server.db.audit_chain import ChainLink, link_hash
+
+NAME, EMAIL = "Ottoline Vasquez-Brandt", "ottoline.vb@example.org"
+COMMENT = "Ottoline explained the caching layer clearly"
+DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgres":
+        return str(request.getfixturevalue("fresh_postgres"))
+    return f"sqlite:///{tmp_path / 'shanmian.db'}"
+
+
+async def _interview(base: str) -> tuple[str, str]:
+    """A candidate and their text interview, taken to the end over the WebSocket with a typed answer and an
+    observer's comment; their ids."""
+    async with httpx.AsyncClient(base_url=base, headers=hr(), timeout=60) as api:
+        job = (await api.post("/v1/jobs", json=JOB)).json()
+        cid = (await api.post("/v1/candidates", json={"name": NAME, "email": EMAIL})).json()["id"]
+        iv = (await api.post("/v1/interviews", json={"job_id": job["id"], "candidate_id": cid, "mode": "text"})).json()
+    ws_base = base.replace("http", "ws", 1)
+    async with websockets.connect(f"{ws_base}/v1/interviews/{iv['id']}/observe?token={iv['observer_token']}") as obs:
+        async with websockets.connect(f"{ws_base}/v1/interviews/{iv['id']}/stream?token={iv['candidate_token']}") as ws:
+            await ws.send(json.dumps({"type": "hello", "mode": "text"}))
+            while (message := json.loads(await asyncio.wait_for(ws.recv(), 60)))["type"] != "closed":
+                if message["type"] == "question":
+                    await ws.send(json.dumps({"type": "answer", "text": ANSWER}))
+        await obs.send(json.dumps({"type": "comment", "text": COMMENT}))
+        while json.loads(await asyncio.wait_for(obs.recv(), 60))["type"] != "comment":
+            pass
+    return cid, iv["id"]
+
+
+def _recomputed(line: dict[str, Any]) -> str:
+    link = ChainLink(
+        line["seq"], line["prev_hash"], datetime.fromisoformat(line["created_at"]), line["actor"], line["action"],
+        line["interview_ref"], line["detail"],
+    )  # fmt: skip
+    return link_hash(link)
+
+
+async def _export(api: httpx.AsyncClient, **params: str) -> list[dict[str, Any]]:
+    answer = await api.get("/v1/audit", params={"format": "jsonl", **params})
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("application/jsonl")
+    return [json.loads(line) for line in answer.text.splitlines()]
+
+
+async def _cli_verify(database_url: str) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "server.cli", "audit", "verify", cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": database_url, "SHANMIAN_API_KEY": API_KEY},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await asyncio.wait_for(process.communicate(), 120)
+    return process.returncode or 0, out.decode()
+
+
+async def test_ai_output_and_hr_access_are_chained_exported_and_survive_erasure(
+    database_url: str, tmp_path: Path
+) -> None:
+    server = await start_process(tmp_path, DATABASE_URL=database_url)
+    try:
+        cid, iid = await _interview(server.base)
+        async with httpx.AsyncClient(base_url=server.base, headers=hr(), timeout=60) as api:
+            for path in (f"/v1/interviews/{iid}/report", f"/v1/interviews/{iid}/reports", f"/v1/interviews/{iid}"):
+                assert (await api.get(path)).status_code == 200, path
+            assert (await api.get(f"/v1/candidates/{cid}/export")).status_code == 200
+
+            lines = await _export(api, interview_id=iid)
+            assert [x["action"] for x in lines] == [
+                "interview_created", "observer_joined", "report_saved", "comment_added", "report_viewed",
+                "report_versions_viewed", "interview_viewed", "candidate_exported", "audit_exported",
+            ], lines  # fmt: skip
+            saved = next(x for x in lines if x["action"] == "report_saved")
+            report = (await api.get(f"/v1/interviews/{iid}/report")).json()
+            assert saved["actor"] == "system" and saved["detail"] == {
+                "report_version": 1, "source": "interview", "scored_by": report["scorer"]["scored_by"],
+                "model_sha256": report["scorer"]["model_sha256"], "prompt_version": report["scorer"]["prompt_version"],
+                "judge": report["scorer"]["judge"], "plan_version": report["plan_version"],
+                "overall": report["overall"], "recommendation": report["recommendation"],
+                "dimensions": {d["name"]: d["score"] for d in report["dimensions"]},
+            }, saved  # fmt: skip
+            for line in lines:
+                assert _recomputed(line) == line["hash"], line
+                assert line["interview_ref"] == hashlib.sha256(f"{line['interview_salt']}:{iid}".encode()).hexdigest()
+
+            everything = await _export(api)
+            assert [x["seq"] for x in everything] == list(range(1, len(everything) + 1))
+            assert all(b["prev_hash"] == a["hash"] for a, b in itertools.pairwise(everything))
+            tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+            assert await _export(api, **{"from": tomorrow}) == []
+            assert len(await _export(api, to=tomorrow)) == len(everything) + 2, "the two exports are entries too"
+            bad = await api.get("/v1/audit", params={"from": "yesterday"})
+            assert bad.status_code == 400 and "'yesterday' is not YYYY-MM-DD" in bad.text, bad.text
+            naive = await api.get("/v1/audit", params={"to": "2026-12-01T10:00:00"})
+            assert naive.status_code == 400 and "has no UTC offset" in naive.text, naive.text
+            assert (await api.get("/v1/audit", params={"format": "csv"})).status_code == 400
+
+            erased = await api.post(f"/v1/candidates/{cid}/erase")
+            assert erased.status_code == 200, erased.text
+            verified = (await api.get("/v1/audit/verify")).json()
+            assert verified["ok"] is True and verified["problem"] is None, verified
+            after = await _export(api)
+            assert len(after) == verified["head_seq"] + 1 == verified["rows"] + 1, "and the export's own entry"
+            erasure = next(x for x in after if x["action"] == "candidate_erased")
+            unlinked = [x["seq"] for x in after if x["interview_ref"] and x["interview_id"] is None]
+            assert erasure["action"] == "candidate_erased" and erasure["actor"] == "bootstrap-admin"
+            assert erasure["detail"] == {"erasure_id": erased.json()["id"], "unlinked": unlinked}
+            assert len(unlinked) == erased.json()["counts"]["audit_log"] >= 8
+            assert await _export(api, interview_id=iid) == []
+            text = json.dumps(after)
+            for secret in (NAME, EMAIL, ANSWER, COMMENT, "caching layer", cid, iid):
+                assert secret not in text, secret
+
+            assert (await api.get("/v1/audit", headers={"Authorization": ""})).status_code == 401
+            assert (await api.get("/v1/audit/verify", headers={"Authorization": "Bearer nope"})).status_code == 401
+        code, out = await _cli_verify(database_url)
+        assert code == 0 and out.startswith(f"OK: {verified['rows'] + 2} entries"), out
+    finally:
+        await server.stop()
