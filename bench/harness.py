@@ -78,7 +78,15 @@ class Server:
 def server(**env: str) -> Iterator[Server]:
     port = free_port()
     with tempfile.TemporaryDirectory() as data:
-        full_env = dict(os.environ, SHANMIAN_API_KEY=KEY, SHANMIAN_DATA_DIR=data, SHANMIAN_LOG_LEVEL="WARNING", **env)
+        full_env = dict(
+            os.environ,
+            SHANMIAN_API_KEY=KEY,
+            SHANMIAN_DATA_DIR=data,
+            SHANMIAN_LOG_LEVEL="WARNING",
+            # Every simulated candidate connects from this one address; the per-address limit is for the internet.
+            SHANMIAN_STREAM_HANDSHAKES_BURST="1000000",
+            **env,
+        )
         proc = subprocess.Popen(
             [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
             cwd=ROOT,

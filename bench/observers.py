@@ -81,6 +81,7 @@ async def run_config(redis_url: str, counts: list[int], events: int, rate: float
             redis_url=redis_url,
             redis_prefix=f"shanmian-bench-{uuid.uuid4().hex[:8]}",
             stream_rate_limit_burst=1000,
+            stream_handshakes_burst=1_000_000,  # every observer connects from this one address
         )
         runtime = await Runtime.load(settings)
         app = create_app(settings, runtime)

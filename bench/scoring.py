@@ -15,7 +15,7 @@ without running the model (for tuning on the dev split). `--sessions 1 4` also r
 through `Interviewer` (answers judged in the background as turns end) and prints the time from the closing answer
 to the report, p50/p95.
 
-usage: python bench/scoring.py [--split dev|test|all] [--model NAME_OR_GGUF] [--threads 1] [--questions N]
+usage: python bench/scoring.py [--split dev|test|all] [--model NAME_OR_GGUF] [--threads 1] [--niceness 10] [--questions N]
                                [--no-follow-ups] [--save FILE | --from FILE] [--sessions 1 4] [--pace 6]
 """
 
@@ -134,11 +134,13 @@ class RecordingReader(SignalReader):
         self.known = SavedReader(path).rows if path.exists() else {}
         self.out = path.open("a", encoding="utf-8")
 
-    async def read(self, answer: str, question: str, other_questions: Any, language: Any) -> AnswerSignals:
+    async def read(
+        self, answer: str, question: str, other_questions: Any, language: Any, *, urgency: Any = None
+    ) -> AnswerSignals:
         if (question, answer) in self.known:
             r = self.known[(question, answer)]
             return AnswerSignals(r["rubric"], r["surprisal"], r["detail"], r["relevance"], r["tokens"], 0, 0.0)
-        s = await super().read(answer, question, other_questions, language)
+        s = await super().read(answer, question, other_questions, language, urgency=urgency)
         row = {"question": question, "text": answer, "rubric": s.rubric, "surprisal": s.surprisal,
                "detail": s.detail, "relevance": s.relevance, "tokens": s.tokens, "seconds": s.seconds, "prompt_tokens": s.prompt_tokens}  # fmt: skip
         self.out.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -287,6 +289,7 @@ async def main() -> None:
     ap.add_argument("--split", default="dev", choices=("dev", "test", "all"))
     ap.add_argument("--model", default="qwen2.5-coder-1.5b-instruct")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--niceness", type=int, default=10, help="the scorer thread's nice value (the server's is 10)")
     ap.add_argument("--questions", type=int, default=99, help="score only each job's first N questions (0: none)")
     ap.add_argument("--no-follow-ups", action="store_true", help="skip the thin-answer-plus-follow-up check")
     ap.add_argument("--save", type=Path)
@@ -304,7 +307,9 @@ async def main() -> None:
         signal_table(jobs, saved)
         return
     path = models.resolve(args.model)
-    scorer = LlamaCppTokenScorer(path, n_threads=args.threads, model_sha256=models.embedded_sha256(args.model))
+    scorer = LlamaCppTokenScorer(
+        path, n_threads=args.threads, niceness=args.niceness, model_sha256=models.embedded_sha256(args.model)
+    )
     print(f"model {path.name}, {args.threads} thread(s)")
     try:
         reader = RecordingReader(scorer, args.save) if args.save else SignalReader(scorer)

@@ -2,7 +2,8 @@
 
 Creates a job, a candidate and an interview over REST (HR API key), then joins the candidate stream
 with the interview's candidate token, answers every question from the ANSWERS table below (asking for
-a rephrase once), and prints the questions and the final report.
+a rephrase once), and prints the questions, the candidate's view of the report (bands, as the stream sends
+it) and HR's report (scores, evidence, recommendation: GET /v1/interviews/{id}/report with the key).
 
     pip install httpx websockets
     SHANMIAN_URL=http://127.0.0.1:8000 SHANMIAN_API_KEY=<key> python text_interview.py
@@ -22,7 +23,9 @@ import websockets
 
 BASE_URL = os.environ.get("SHANMIAN_URL", "http://127.0.0.1:8000").rstrip("/")
 API_KEY = os.environ.get("SHANMIAN_API_KEY", "")
-RECEIVE_TIMEOUT_S = 60  # the server answers within seconds; this only guards against a silent socket
+RECEIVE_TIMEOUT_S = (
+    600  # questions come within seconds; the report waits for every answer to be scored (minutes on a busy CPU)
+)
 
 JOB = {
     "title": "Backend Engineer",
@@ -79,11 +82,10 @@ def create_interview(http: httpx.Client) -> dict:
     return interview.json()
 
 
-async def run_candidate(interview: dict) -> dict | None:
+async def run_candidate(interview: dict) -> None:
     """Joins the candidate stream in text mode and answers until the server sends `closed`."""
     ws_url = BASE_URL.replace("http", "ws", 1)  # http -> ws, https -> wss
     url = f"{ws_url}/v1/interviews/{interview['id']}/stream?token={interview['candidate_token']}"
-    report = None
     asked_rephrase = False
 
     async with websockets.connect(url) as ws:
@@ -112,7 +114,12 @@ async def run_candidate(interview: dict) -> dict | None:
                 await send({"type": "answer", "text": answer})
 
             elif kind == "report":
-                report = message["report"]  # also stored: GET /v1/interviews/{id}/report
+                # The candidate's view: bands and suggestions, never scores or a recommendation.
+                mine = message["report"]
+                print(
+                    f"\nthe candidate's report: {mine['band']}; "
+                    + ", ".join(f"{d['name']} {d['band']}" for d in mine["dimensions"])
+                )
 
             elif kind == "error":
                 # The session goes on after an error unless `closed` follows.
@@ -123,7 +130,6 @@ async def run_candidate(interview: dict) -> dict | None:
                 break
 
             # Anything else (pong, and message types a newer server may add) is ignored.
-    return report
 
 
 def print_report(report: dict) -> None:
@@ -145,12 +151,10 @@ def main() -> None:
         sys.exit("set SHANMIAN_API_KEY to the server's HR API key")
     with httpx.Client(base_url=BASE_URL, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=30) as http:
         interview = create_interview(http)
-        report = asyncio.run(run_candidate(interview))
-        if report is None:  # e.g. the socket dropped before the end: the stored report is the same object
-            stored = http.get(f"/v1/interviews/{interview['id']}/report")
-            stored.raise_for_status()  # 404 not_found while the interview has no report
-            report = stored.json()
-        print_report(report)
+        asyncio.run(run_candidate(interview))
+        stored = http.get(f"/v1/interviews/{interview['id']}/report")  # HR's view, with the key
+        stored.raise_for_status()  # 404 not_found while the interview has no report
+        print_report(stored.json())
 
 
 if __name__ == "__main__":

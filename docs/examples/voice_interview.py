@@ -6,7 +6,7 @@ faster with --pace), followed by silence until the server says the turn has ende
 each turn's end and each question; sends `end` once the files run out, then prints the report's summary.
 
     SHANMIAN_URL=http://127.0.0.1:8123 SHANMIAN_API_KEY=<key> \
-        python docs/examples/voice_interview.py answer1.wav answer2.wav --pace 4
+        python docs/examples/voice_interview.py answer1.wav answer2.wav --pace 2
 
 WAV files must be 16-bit PCM (any rate from 8 to 48 kHz, mono or stereo); the hello declares their format.
 Needs httpx and websockets.
@@ -107,7 +107,6 @@ async def interview(url: str, key: str, wavs: list[str], pace: float, consent: b
                 await ws.send(json.dumps({"type": "end"}))
 
         speaker = asyncio.create_task(candidate())
-        report = None
         async for raw in ws:
             m = json.loads(raw)
             match m["type"]:
@@ -123,15 +122,19 @@ async def interview(url: str, key: str, wavs: list[str], pace: float, consent: b
                     turn_ended.set()
                 case "error":
                     print(f"  error {m['code']}: {m['message']}")
-                case "report":
-                    report = m["report"]
+                case "report":  # the candidate's view: bands, never scores
+                    mine = m["report"]
+                    print(f"\nthe candidate's report: {mine['band']}")
                 case "closed":
                     print(f"\nclosed: {m['reason']}")
                     break
         questions.put_nowait(None)
         speaker.cancel()
 
-    if report:
+    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as http:
+        stored = await http.get(f"/v1/interviews/{iv['id']}/report")  # HR's view, with the key
+    if stored.status_code == 200:
+        report = stored.json()
         print(f"overall {report['overall']}/10 -> {report['recommendation']} (a recommendation; people decide)")
         for d in report["dimensions"]:
             print(f"  {d['name']}: {d['score']}")
@@ -142,7 +145,12 @@ async def interview(url: str, key: str, wavs: list[str], pace: float, consent: b
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("wav", nargs="+", help="one 16-bit PCM WAV file per answer, in order")
-    parser.add_argument("--pace", type=float, default=1.0, help="x real time; 0 sends as fast as the server reads")
+    parser.add_argument(
+        "--pace",
+        type=float,
+        default=1.0,
+        help="x real time, at most the server's audio limit (2 by default)",
+    )
     parser.add_argument("--consent", action="store_true", help="consent to the interview being recorded")
     parser.add_argument("--url", default=os.environ.get("SHANMIAN_URL", "http://127.0.0.1:8123"))
     args = parser.parse_args()
