@@ -298,7 +298,7 @@ class CandidateStream:
         self._queue(CandidateEnded())
 
     async def _time_limit(self, live: LiveInterview) -> None:
-        """Ends the interview (it is scored as usual) once it has run SHANMIAN_MAX_INTERVIEW_S on this node."""
+        """Ends the interview (it is scored as usual) SHANMIAN_MAX_INTERVIEW_S after it went live, on whichever node."""
         await asyncio.sleep(max(0.0, self.settings.max_interview_s - live.clock()))
         if live.finished:
             return

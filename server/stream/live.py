@@ -245,11 +245,14 @@ class LiveInterview:
         for listener in self._end_listeners:
             listener(self)
 
-    def restore(self, last_question: QuestionOut | None, seq: int) -> None:
-        """Continue a session rebuilt from stored turns (after a restart): it has started, its stream goes on at `seq`."""
+    def restore(self, last_question: QuestionOut | None, seq: int, elapsed_s: float = 0.0) -> None:
+        """Continue a session rebuilt from stored turns (after a restart or a takeover): it has started, its stream
+        goes on at `seq`, and its clock at `elapsed_s` since the interview went live (so the time limit counts the
+        whole interview, not the part on this node)."""
         self.started = True
         self.last_question = last_question
         self._seq = max(self._seq, seq)
+        self._t0 = min(self._t0, time.monotonic() - max(0.0, elapsed_s))
 
     async def finish(self, reason: str) -> None:
         """Score and close a session whose last answer was stored but whose close was not (the process died)."""

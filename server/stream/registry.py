@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import UTC, datetime
 
 import msgspec
 from litestar.channels import ChannelsPlugin
@@ -109,7 +110,7 @@ class LiveInterviews:
             )
             lease.start(live.fenced_off)
             if row.status == InterviewStatus.LIVE:
-                await self._recover(live)
+                await self._recover(live, row.started_at)
             if not live.finished:
                 self._live[row.id] = live
                 if row.mode != "text":
@@ -118,12 +119,13 @@ class LiveInterviews:
                     self.runtime.scoring_threads.voice_sessions += 1
             return live
 
-    async def _recover(self, live: LiveInterview) -> None:
+    async def _recover(self, live: LiveInterview, started_at: datetime | None) -> None:
         """Rebuild a session another process was running: its state machine replays the stored answers."""
         turns = await self.store.turns(live.interview_id)
         replayed = live.interviewer.session.replay(turns)
         question = None if replayed.question is None else QuestionOut.of(replayed.question, live.plan.language)
-        live.restore(question, await stream_position(self.bus, live.interview_id))
+        elapsed_s = 0.0 if started_at is None else (datetime.now(UTC) - started_at).total_seconds()
+        live.restore(question, await stream_position(self.bus, live.interview_id), elapsed_s)
         log.info("interview %s recovered from %d stored turns", live.interview_id, len(turns))
         if replayed.finished is not None:
             await live.finish(replayed.finished)

@@ -7,12 +7,18 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import websockets
 from security_testkit import ANSWER, API_KEY, InProcessServer, schedule, start_in_process
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from server.db.status import InterviewStatus
+from server.db.tables import InterviewRow
 
 Start = Callable[..., Awaitable[InProcessServer]]
 
@@ -87,6 +93,24 @@ async def test_an_interview_past_its_time_limit_ends_and_is_reported(start: Star
     assert error["code"] == "session_closed" and "time limit" in error["message"]
     await _until(ws, "report")
     assert (await _next(ws))["type"] == "closed"
+
+
+async def test_the_time_limit_counts_from_when_the_interview_went_live_not_from_a_takeover(start: Start) -> None:
+    server = await start(max_interview_s=60)
+    iv = await schedule(server.base)
+    # As a node that died (or lost the candidate to this one) leaves it: live for 58 s of its 60.
+    engine = create_async_engine(server.settings.sqlalchemy_url)
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(InterviewRow)
+            .where(InterviewRow.id == iv["id"])
+            .values(status=InterviewStatus.LIVE, started_at=datetime.now(UTC) - timedelta(seconds=58))
+        )
+    await engine.dispose()
+    ws = await _joined(server, iv)
+    error = await _until(ws, "error", 15)
+    assert error["code"] == "session_closed" and "time limit" in error["message"]
+    await _until(ws, "report")
 
 
 async def test_a_node_runs_at_most_its_live_sessions(start: Start) -> None:
