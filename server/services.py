@@ -59,7 +59,9 @@ class Services:
         self._retention = Retention(self._store, self.settings)
         self._retention.start()
         leases = Leases(self._store.engine, self.settings.lease_s)
-        self._sweeper = LeaseSweeper(leases, self._store, self.bus, grace_s=self.settings.reconnect_grace_s)
+        self._sweeper = LeaseSweeper(
+            leases, self._store, self.bus, grace_s=self.settings.reconnect_grace_s, on_resolved=self._close_recordings
+        )
         self._sweeper.start()
         if self._runtime is None:
             self._runtime = await Runtime.load(self.settings)
@@ -72,6 +74,12 @@ class Services:
         self._recordings = Recordings(self._store, self.settings)
         await self._recordings.close_leftovers()  # before any session here could resume one of them
         self._rtc_peers = RtcPeers(self.settings)
+
+    async def _close_recordings(self, interview_ids: list[str]) -> None:
+        """Interviews the lease sweeper resolved: their recordings, once this node handles recordings, are finished
+        and `complete` where the files are on its disk, instead of staying `recording` until their own node starts."""
+        if self._recordings is not None:
+            await self._recordings.close_leftovers(interview_ids)
 
     async def stop(self) -> None:
         """The reverse: WebRTC peers (their streams end), recordings (files finished), drafts, live interviews,

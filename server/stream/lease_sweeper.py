@@ -8,6 +8,7 @@ transaction) and `closed` on the interview's channel for observers still followi
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from server.bus import Bus, channel_name
@@ -28,13 +29,23 @@ NODE_LOST = "node_lost"
 class LeaseSweeper(PollingWorker):
     """Started with the server's services; `sweep` is one pass, callable directly (tests, operators)."""
 
-    def __init__(self, leases: Leases, store: Store, bus: Bus, *, grace_s: float) -> None:
+    def __init__(
+        self,
+        leases: Leases,
+        store: Store,
+        bus: Bus,
+        *,
+        grace_s: float,
+        on_resolved: Callable[[list[str]], Awaitable[object]] | None = None,
+    ) -> None:
         # As often as a lease is renewed: an interview is resolved within a third of a lease after it is due.
         super().__init__("lease sweeper", "ls", leases.lease_s / 3)
         self.leases = leases
         self.store = store
         self.bus = bus
         self.grace_s = grace_s
+        # Told the interviews a pass resolved (their recordings are finished where this node can reach the files).
+        self.on_resolved = on_resolved
 
     async def run_once(self) -> int:
         return len(await self.sweep())
@@ -66,4 +77,6 @@ class LeaseSweeper(PollingWorker):
             closed = ClosedOut(reason="abandoned", seq=await stream_position(self.bus, lease.interview_id) + 1)
             await self.bus.plugin.wait_published(encode(closed).encode(), channel_name(lease.interview_id))
             resolved.append(lease.interview_id)
+        if resolved and self.on_resolved is not None:
+            await self.on_resolved(resolved)
         return resolved

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -209,19 +210,22 @@ class Recordings:
         log.info("interview %s: recording to %s", iid, spec.path)
         return recording
 
-    async def close_leftovers(self) -> list[str]:
-        """At start-up: finish the files of recordings still `recording` whose writer is gone (a dead process on
-        this machine, or on another one sharing the folder); returns their interview ids.
+    async def close_leftovers(self, interview_ids: Collection[str] | None = None) -> list[str]:
+        """Finish the files of recordings still `recording` whose writer is gone (a dead process on this machine, or
+        on another one sharing the folder); returns their interview ids. Run at start-up over all of them, and by
+        the lease sweeper over the interviews it has just resolved (`interview_ids`).
 
         A file a live writer holds (its lock) is left alone, and so is a row whose file is not on this machine's disk
-        (another node's). An ended interview's recording becomes `complete`; one still `live` stays `recording`,
-        its file finished and ready to be continued if the session is resumed.
+        (another node's: it finishes the file when it starts). An ended interview's recording becomes `complete`;
+        one still `live` stays `recording`, its file finished and ready to be continued if the session is resumed.
         """
         query = (
             select(RecordingRow, InterviewRow.status)
             .join(InterviewRow, InterviewRow.id == RecordingRow.interview_id)
             .where(RecordingRow.status == RecordingStatus.RECORDING)
         )
+        if interview_ids is not None:
+            query = query.where(RecordingRow.interview_id.in_(sorted(interview_ids)))
         async with self._session() as s:
             leftovers = (await s.execute(query)).all()
         closed = []

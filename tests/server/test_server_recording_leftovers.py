@@ -11,6 +11,7 @@ import sys
 import uuid
 import wave
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import av
@@ -23,12 +24,14 @@ from dialogue.plan import Requisition, build_plan
 from media.audio_format import AudioFormat
 from media.recording import previous_path
 from server.bus import Bus, make_bus
-from server.db.status import RecordingStatus
+from server.db.leases import Leases
+from server.db.status import InterviewStatus, RecordingStatus
 from server.db.store import Store, plan_to_json
 from server.db.tables import CandidateRow, InterviewRow, JobRow
 from server.runtime import Runtime
 from server.services import Services
 from server.settings import Settings
+from server.stream.lease_sweeper import LeaseSweeper
 from server.stream.live import LiveInterview
 from server.stream.messages import Hello
 from server.stream.recording import Recordings
@@ -220,4 +223,29 @@ async def test_a_node_starting_finishes_the_recording_its_previous_process_left(
     finally:
         await services.stop()
     assert row is not None and row.status == RecordingStatus.COMPLETE and row.duration_s
+    assert ends_its_stream(path) and abs(len(decoded(path)) / 48_000 - row.duration_s) < 0.05
+
+
+async def test_the_lease_sweeper_finishes_the_recording_of_an_interview_it_resolves(
+    tmp_path: Path, store: Store, bus: Bus
+) -> None:
+    settings = Settings.from_env({}, api_key="k", data_dir=tmp_path)
+    settings.recordings_path.mkdir(parents=True)
+    path = settings.recordings_path / "swept.ogg"
+    iid = await recorded_interview(store, "live", path)
+    now = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    await Leases(store.engine, 15, node="dead", clock=lambda: now).take(iid)
+    await kill(await recording_node(path))  # the node recording it died with it
+    later = now + timedelta(seconds=15 + 60 + 1)
+    recordings = Recordings(store, settings)
+    sweeper = LeaseSweeper(Leases(store.engine, 15, node="alive", clock=lambda: later), store, bus, grace_s=60,
+                           on_resolved=recordings.close_leftovers)  # fmt: skip
+
+    assert await sweeper.sweep() == [iid]
+
+    interview = await store.interview(iid)
+    assert interview is not None and interview.status == InterviewStatus.ABANDONED
+    row = await store.recording(iid)
+    assert row is not None and row.status == RecordingStatus.COMPLETE
+    assert row.duration_s is not None and WRITTEN_S - 3.0 <= row.duration_s <= WRITTEN_S + 0.05
     assert ends_its_stream(path) and abs(len(decoded(path)) / 48_000 - row.duration_s) < 0.05
