@@ -60,6 +60,7 @@ from server.ratelimit import (
     rest_rate_limit,
 )
 from server.reminders.worker import ReminderWorker
+from server.route_audit import record_route
 from server.runtime import Runtime
 from server.security_headers import SecurityHeadersMiddleware
 from server.services import Services
@@ -223,6 +224,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
             "principal": Provide(current_principal, sync_to_thread=False),
         },
         plugins=[bus.plugin],
+        # The audit entries of the HR routes marked `audited(...)`, once each answers 2xx (server/route_audit.py).
+        before_send=[record_route],
         middleware=[
             SecurityHeadersMiddleware(behind_tls=settings.behind_tls),
             rest_rate_limit(settings).middleware,

@@ -20,6 +20,7 @@ from server.db.demographics import Demographics
 from server.db.outcomes import Outcomes
 from server.db.store import Store
 from server.errors import bad_request, errors, not_found
+from server.route_audit import audited
 
 CSV = "text/csv"
 
@@ -65,6 +66,8 @@ def _wants_csv(request: Request[Any, Any, Any], fmt: str | None) -> bool:
 @get(
     "/v1/audits/bias",
     guards=[role_guard],
+    # Not `exclusion_justification`: it is free text.
+    opt=audited("bias_audit_viewed", "job_id", "from", "to", "format"),
     tags=["audits"],
     responses=errors(400, 401, 404),
     operation_class=_JsonOrCsv,

@@ -54,6 +54,7 @@ from server.db.status import InterviewStatus
 from server.db.tables import BookingRow
 from server.errors import ApiError, ErrorBody, errors
 from server.people import RECRUITING, Principal, roles
+from server.route_audit import audited
 from server.settings import Settings
 
 HHMM = Annotated[str, Meta(pattern=r"^\d{2}:\d{2}$", description="wall-clock time in the availability's zone, HH:MM")]
@@ -246,7 +247,11 @@ class AvailabilityController(Controller):
     guards = [role_guard]  # noqa: RUF012
     opt = roles(RECRUITING)
 
-    @put(status_code=HTTP_200_OK, responses={**errors(400, 401, 404), **_BAD_AVAILABILITY})
+    @put(
+        opt=audited("availability_set"),
+        status_code=HTTP_200_OK,
+        responses={**errors(400, 401, 404), **_BAD_AVAILABILITY},
+    )
     async def set_availability(
         self,
         job_id: FromPath[str],
@@ -267,7 +272,7 @@ class AvailabilityController(Controller):
         except JobNotFound:
             raise ApiError(HTTP_404_NOT_FOUND, "not_found", f"no job with id {job_id!r}") from None
 
-    @get(responses=errors(401, 404))
+    @get(opt=audited("availability_viewed"), responses=errors(401, 404))
     async def get_availability(
         self, job_id: FromPath[str], bookings: NamedDependency[SqlBookings], principal: NamedDependency[Principal]
     ) -> AvailabilityOut:

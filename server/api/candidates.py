@@ -26,6 +26,7 @@ from server.errors import ApiError, bad_request, conflict, errors, not_found
 from server.people import RECRUITING, Principal, roles
 from server.privacy.erasure import CandidateLive, CandidateNotFound, Eraser
 from server.privacy.export import gather, write_zip
+from server.route_audit import audited
 
 
 class ErasureOut(Struct):
@@ -60,7 +61,8 @@ class CandidateController(Controller):
 
     # A candidate belongs to no job until invited or interviewed: recruiters create them; export and erase stay
     # with admins (both reach every interview of the candidate, whatever its job).
-    @post(opt=roles(RECRUITING), responses=errors(400, 401))
+    # Whom is not written: a candidate's id would outlive their erasure.
+    @post(opt=roles(RECRUITING) | audited("candidate_created"), responses=errors(400, 401))
     async def create_candidate(self, data: JSONBody[CandidateIn], store: NamedDependency[Store]) -> CandidateOut:
         problem = None if data.resume_text is None else resume_problem(data.resume_text)
         if problem is not None:

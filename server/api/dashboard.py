@@ -19,6 +19,7 @@ from server.db.store import Store
 from server.db.tables import InterviewRow
 from server.errors import errors
 from server.people import RECRUITING, Principal, roles
+from server.route_audit import audited
 
 RECENT = 20  # interviews listed per job, newest first
 
@@ -40,7 +41,13 @@ def _interview(row: InterviewRow, names: dict[str, str], invited: set[str], revi
     }
 
 
-@get("/v1/dashboard", guards=[role_guard], opt=roles(RECRUITING), tags=["dashboard"], responses=errors(401))
+@get(
+    "/v1/dashboard",
+    guards=[role_guard],
+    opt=roles(RECRUITING) | audited("dashboard_viewed"),
+    tags=["dashboard"],
+    responses=errors(401),
+)
 async def dashboard(
     store: NamedDependency[Store],
     handoffs: NamedDependency[SqlHandoffs],

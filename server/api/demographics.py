@@ -15,6 +15,7 @@ from server.auth import role_guard
 from server.db.demographics import CandidateMissing, Demographics, self_identification
 from server.db.store import Store
 from server.errors import errors, not_found
+from server.route_audit import audited
 
 # The form's choices (server.db.demographics.SEX, RACE_ETHNICITY and DECLINE): listed here so the OpenAPI document
 # shows them; tests/server/test_server_demographics.py checks the two lists are the same.
@@ -41,6 +42,8 @@ class DemographicsIn(Struct):
 @post(
     "/v1/candidates/{candidate_id:str}/demographics",
     guards=[role_guard],
+    # Neither the answers nor whose they are (a candidate's id would outlive their erasure).
+    opt=audited("demographics_recorded"),
     tags=["candidates"],
     status_code=HTTP_200_OK,
     responses=errors(400, 401, 404),

@@ -35,6 +35,7 @@ from server.db.store import Store
 from server.db.tables import TrainingRecommendationRow
 from server.errors import ApiError, bad_request, conflict, errors, not_found
 from server.people import Principal
+from server.route_audit import audited
 
 
 class DecisionIn(Struct, forbid_unknown_fields=True):
@@ -157,7 +158,7 @@ class OfferController(Controller):
     tags = ["hand-offs"]  # noqa: RUF012  (Litestar reads tags as a class attribute)
     guards = [role_guard]  # noqa: RUF012
 
-    @get(responses=errors(400, 401))
+    @get(opt=audited("offers_listed", "status", "job_id", "limit"), responses=errors(400, 401))
     async def list_offers(
         self,
         handoffs: NamedDependency[SqlHandoffs],
@@ -172,7 +173,7 @@ class OfferController(Controller):
         no no). Nothing is sent until a named person approves one."""
         return [offer_out(o) for o in await handoffs.offers(status, job_id, interview_id, limit)]
 
-    @get("/{offer_id:str}", responses=errors(401, 404))
+    @get("/{offer_id:str}", opt=audited("offer_viewed"), responses=errors(401, 404))
     async def get_offer(self, offer_id: FromPath[str], handoffs: NamedDependency[SqlHandoffs]) -> OfferOut:
         try:
             return offer_out(await handoffs.offer(offer_id))
@@ -257,7 +258,7 @@ class CourseController(Controller):
     tags = ["hand-offs"]  # noqa: RUF012
     guards = [role_guard]  # noqa: RUF012
 
-    @put(responses=errors(400, 401), operation_class=_CatalogueBody)
+    @put(opt=audited("courses_set"), responses=errors(400, 401), operation_class=_CatalogueBody)
     async def upload_catalogue(
         self, request: Request[Any, Any, Any], handoffs: NamedDependency[SqlHandoffs]
     ) -> CatalogueOut:
@@ -277,7 +278,7 @@ class CourseController(Controller):
             raise bad_request(str(exc)) from None
         return CatalogueOut([course_out(c) for c in await handoffs.set_catalogue(courses)])
 
-    @get(responses=errors(401))
+    @get(opt=audited("courses_viewed"), responses=errors(401))
     async def get_catalogue(self, handoffs: NamedDependency[SqlHandoffs]) -> CatalogueOut:
         return CatalogueOut([course_out(c) for c in await handoffs.catalogue()])
 
@@ -287,7 +288,7 @@ class CompetencyController(Controller):
     tags = ["hand-offs"]  # noqa: RUF012
     guards = [role_guard]  # noqa: RUF012
 
-    @get(responses=errors(401, 404))
+    @get(opt=audited("competencies_viewed"), responses=errors(401, 404))
     async def get_competencies(self, job_id: FromPath[str], handoffs: NamedDependency[SqlHandoffs]) -> CompetencyMapOut:
         try:
             m = await handoffs.competency_map(job_id)
@@ -295,7 +296,7 @@ class CompetencyController(Controller):
             raise not_found("job", job_id) from None
         return CompetencyMapOut(job_id, {k: list(v) for k, v in m.dimensions.items()}, m.weak_below)
 
-    @put(responses=errors(400, 401, 404))
+    @put(opt=audited("competencies_set"), responses=errors(400, 401, 404))
     async def set_competencies(
         self, job_id: FromPath[str], data: JSONBody[CompetencyMapIn], handoffs: NamedDependency[SqlHandoffs]
     ) -> CompetencyMapOut:
@@ -315,7 +316,12 @@ class TrainingController(Controller):
     tags = ["hand-offs"]  # noqa: RUF012
     guards = [role_guard]  # noqa: RUF012
 
-    @post("/interviews/{interview_id:str}/training", status_code=HTTP_201_CREATED, responses=errors(401, 404, 409))
+    @post(
+        "/interviews/{interview_id:str}/training",
+        opt=audited("training_recommended"),
+        status_code=HTTP_201_CREATED,
+        responses=errors(401, 404, 409),
+    )
     async def recommend_training(
         self, interview_id: FromPath[str], handoffs: NamedDependency[SqlHandoffs]
     ) -> TrainingOut:
@@ -329,7 +335,7 @@ class TrainingController(Controller):
         except NotHired as exc:
             raise conflict(str(exc)) from None
 
-    @get("/interviews/{interview_id:str}/training", responses=errors(401, 404))
+    @get("/interviews/{interview_id:str}/training", opt=audited("training_listed"), responses=errors(401, 404))
     async def list_training(
         self, interview_id: FromPath[str], handoffs: NamedDependency[SqlHandoffs]
     ) -> list[TrainingOut]:
@@ -339,7 +345,7 @@ class TrainingController(Controller):
         except InterviewNotFound:
             raise not_found("interview", interview_id) from None
 
-    @get("/training/{recommendation_id:str}", responses=errors(401, 404))
+    @get("/training/{recommendation_id:str}", opt=audited("training_viewed"), responses=errors(401, 404))
     async def get_training(
         self, recommendation_id: FromPath[str], handoffs: NamedDependency[SqlHandoffs]
     ) -> TrainingOut:

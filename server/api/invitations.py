@@ -46,6 +46,7 @@ from server.db.tables import InvitationRow
 from server.errors import ApiError, ErrorBody, bad_request, conflict, errors, not_found
 from server.mail import Mail
 from server.people import RECRUITING, Principal, roles
+from server.route_audit import audited
 from server.settings import Settings
 
 Id = Annotated[str, Meta(min_length=1, max_length=64)]
@@ -219,7 +220,7 @@ class InvitationController(Controller):
         headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
         return Response(body, status_code=result.status_code, headers=headers)
 
-    @get(responses=errors(400, 401))
+    @get(opt=audited("invitations_listed", "job_id", "limit"), responses=errors(400, 401))
     async def list_invitations(
         self,
         invitations: NamedDependency[SqlInvitations],
@@ -232,7 +233,7 @@ class InvitationController(Controller):
         now = utc_now()
         return [invitation_out(r, settings, now) for r in await invitations.invitations(job_id, limit, principal.jobs)]
 
-    @get("/{invitation_id:str}", responses=errors(401, 404))
+    @get("/{invitation_id:str}", opt=audited("invitation_viewed"), responses=errors(401, 404))
     async def get_invitation(
         self,
         invitation_id: FromPath[str],
@@ -242,7 +243,12 @@ class InvitationController(Controller):
     ) -> InvitationOut:
         return invitation_out(await _invitation(invitations, invitation_id, principal), settings, utc_now())
 
-    @post("/{invitation_id:str}/revoke", status_code=HTTP_200_OK, responses=errors(401, 404, 409))
+    @post(
+        "/{invitation_id:str}/revoke",
+        opt=audited("invitation_revoked"),
+        status_code=HTTP_200_OK,
+        responses=errors(401, 404, 409),
+    )
     async def revoke_invitation(
         self,
         invitation_id: FromPath[str],

@@ -14,6 +14,7 @@ from server.auth import role_guard
 from server.db.outcomes import Outcomes
 from server.db.store import Store
 from server.errors import errors, not_found
+from server.route_audit import audited
 
 
 class ScoredInterviewOut(Struct):
@@ -32,7 +33,13 @@ class JobScoresOut(Struct):
     interviews: list[ScoredInterviewOut]
 
 
-@get("/v1/jobs/{job_id:str}/scores", guards=[role_guard], tags=["studies"], responses=errors(401, 404))
+@get(
+    "/v1/jobs/{job_id:str}/scores",
+    guards=[role_guard],
+    opt=audited("job_scores_viewed"),
+    tags=["studies"],
+    responses=errors(401, 404),
+)
 async def job_scores(job_id: FromPath[str], store: NamedDependency[Store]) -> JobScoresOut:
     """Each interview of the job with a report: overall and dimension scores, recommendation, the plan version it
     ran, and the hire's newest performance score where there is one."""

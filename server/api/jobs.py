@@ -34,6 +34,7 @@ from server.db.tables import JobRow, PlanVersionRow
 from server.errors import bad_request, conflict, errors, not_found
 from server.people import RECRUITING, Principal, roles
 from server.planning import Drafts, draft_job_plan
+from server.route_audit import audited
 from server.runtime import Runtime
 from server.settings import Settings
 
@@ -138,11 +139,11 @@ class JobController(Controller):
         stored = await store.job(row.id) or row
         return job_out(stored, await store.plan_version(row.id, stored.plan_version))
 
-    @get(responses=errors(401))
+    @get(opt=audited("jobs_listed"), responses=errors(401))
     async def list_jobs(self, store: NamedDependency[Store], principal: NamedDependency[Principal]) -> list[JobOut]:
         return [job_out(r, None) for r in await store.jobs() if principal.sees(r.id)]
 
-    @get("/{job_id:str}", responses=errors(401, 404))
+    @get("/{job_id:str}", opt=audited("job_viewed"), responses=errors(401, 404))
     async def get_job(
         self, job_id: FromPath[str], store: NamedDependency[Store], principal: NamedDependency[Principal]
     ) -> JobOut:
@@ -185,7 +186,7 @@ class JobController(Controller):
         await store.audit(principal.actor, "plan_edited", None, job_id=job_id, version=version)
         return job_out(await _job(store, job_id), await store.plan_version(job_id, version))
 
-    @get("/{job_id:str}/plan/{version:int}", responses=errors(400, 401, 404))
+    @get("/{job_id:str}/plan/{version:int}", opt=audited("plan_version_viewed"), responses=errors(400, 401, 404))
     async def get_plan_version(
         self,
         job_id: FromPath[str],

@@ -19,6 +19,7 @@ from server.db.tables import MailRow
 from server.errors import errors, not_found
 from server.mail import Mail
 from server.mail.outbox import MailNotFound, parse_message
+from server.route_audit import audited
 
 State = Literal["held", "pending", "sent", "failed"]
 
@@ -64,7 +65,7 @@ class MailController(Controller):
     tags = ["mail"]  # noqa: RUF012  (Litestar reads tags as a class attribute)
     guards = [role_guard]  # noqa: RUF012
 
-    @get(responses=errors(400, 401))
+    @get(opt=audited("mail_listed", "state", "limit"), responses=errors(400, 401))
     async def list_mail(
         self,
         mail: NamedDependency[Mail],
@@ -74,7 +75,7 @@ class MailController(Controller):
         """The messages, newest first; `?state=held` lists those waiting for HR when no SMTP server is configured."""
         return [mail_out(r) for r in await mail.outbox.messages(only, limit)]
 
-    @get("/{mail_id:str}", responses=errors(401, 404))
+    @get("/{mail_id:str}", opt=audited("mail_viewed"), responses=errors(401, 404))
     async def get_mail(self, mail_id: FromPath[str], mail: NamedDependency[Mail]) -> MailDetail:
         """One message with its text and its whole source."""
         try:

@@ -20,6 +20,7 @@ from server.db.outcomes import NewOutcome, Outcomes, StoredOutcome, UnknownInter
 from server.db.store import Store
 from server.errors import bad_request, errors, not_found
 from server.outcomes_csv import COLUMNS, CsvProblem, parse_outcomes
+from server.route_audit import audited
 
 InterviewId = Annotated[str, Meta(min_length=1, max_length=32)]
 
@@ -110,7 +111,13 @@ async def upload_outcomes(request: Request[Any, Any, Any], store: NamedDependenc
     return OutcomesStored(len(stored), [outcome_out(o) for o in stored])
 
 
-@get("/v1/jobs/{job_id:str}/outcomes", guards=[role_guard], tags=["outcomes"], responses=errors(401, 404))
+@get(
+    "/v1/jobs/{job_id:str}/outcomes",
+    guards=[role_guard],
+    opt=audited("outcomes_listed"),
+    tags=["outcomes"],
+    responses=errors(401, 404),
+)
 async def job_outcomes(job_id: FromPath[str], store: NamedDependency[Store]) -> list[OutcomeOut]:
     """Every outcome of the job's hires, oldest rating first (a hire rated again has several)."""
     if await store.job(job_id) is None:

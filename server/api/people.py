@@ -20,6 +20,7 @@ from server.db.people import ApiKey, DuplicateEmail, KeyNotFound, SqlPeople, Unk
 from server.db.store import Store
 from server.errors import bad_request, conflict, errors, not_found
 from server.people import ADMINS, Principal, Role, roles
+from server.route_audit import audited
 
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
 Email = Annotated[str, Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
@@ -118,12 +119,12 @@ class UserController(Controller):
         await store.audit(principal.actor, "user_created", None, user_id=user.id, **detail)
         return user_out(user)
 
-    @get(responses=errors(401))
+    @get(opt=audited("users_listed"), responses=errors(401))
     async def list_users(self, people: NamedDependency[SqlPeople]) -> list[UserOut]:
         """Every user, oldest first, with their keys (never the keys' text)."""
         return [user_out(u) for u in await people.users()]
 
-    @get("/{user_id:str}", responses=errors(401, 404))
+    @get("/{user_id:str}", opt=audited("user_viewed"), responses=errors(401, 404))
     async def get_user(self, user_id: FromPath[str], people: NamedDependency[SqlPeople]) -> UserOut:
         try:
             return user_out(await people.user(user_id))

@@ -21,6 +21,7 @@ from server.db.question_analytics import QuestionAskings
 from server.db.status import JobStatus
 from server.db.store import Store
 from server.errors import bad_request, conflict, errors, not_found
+from server.route_audit import audited
 
 
 class QuestionVersionOut(Struct):
@@ -72,6 +73,7 @@ def _comparisons(questions: list[QuestionVersionOut]) -> list[ComparisonOut]:
 @get(
     "/v1/jobs/{job_id:str}/questions/analytics",
     guards=[role_guard],
+    opt=audited("question_analytics_viewed", "plan_version", "from", "to"),
     tags=["studies"],
     responses=errors(400, 401, 404, 409),
 )

@@ -31,6 +31,7 @@ from server.db.store import Store
 from server.db.tables import InterviewRow
 from server.errors import ApiError, bad_request, errors, not_found
 from server.people import Principal
+from server.route_audit import audited
 
 
 class RecourseIn(Struct, forbid_unknown_fields=True):
@@ -110,7 +111,7 @@ class RecourseController(Controller):
     tags = ["recourse"]  # noqa: RUF012
     guards = [role_guard]  # noqa: RUF012
 
-    @get(responses=errors(400, 401))
+    @get(opt=audited("recourse_listed", "status", "limit"), responses=errors(400, 401))
     async def list_recourse(
         self,
         reviews: NamedDependency[SqlReviews],

@@ -32,6 +32,7 @@ from server.db.store import Store, StoredReportError, report_from_json
 from server.db.tables import ReviewTaskRow, ScorecardRow
 from server.errors import ApiError, bad_request, conflict, errors, not_found
 from server.people import RECRUITING, REVIEWING, Principal, Role, roles
+from server.route_audit import audited
 
 RecommendationIn = Literal["strong_yes", "yes", "no", "definitely_not", "no_decision"]
 
@@ -164,7 +165,7 @@ class ReviewersController(Controller):
     guards = [role_guard]  # noqa: RUF012
     opt = roles(RECRUITING)
 
-    @get(responses=errors(401, 404))
+    @get(opt=audited("reviewers_viewed"), responses=errors(401, 404))
     async def get_reviewers(
         self, job_id: FromPath[str], reviews: NamedDependency[SqlReviews], principal: NamedDependency[Principal]
     ) -> ReviewersOut:
@@ -207,7 +208,8 @@ class ReviewController(Controller):
     guards = [role_guard]  # noqa: RUF012
     opt = roles(REVIEWING)
 
-    @get(responses=errors(400, 401))
+    # Not `reviewer`: it is an e-mail address.
+    @get(opt=audited("reviews_listed", "status", "reason", "limit"), responses=errors(400, 401))
     async def list_reviews(
         self,
         reviews: NamedDependency[SqlReviews],

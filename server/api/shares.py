@@ -33,6 +33,7 @@ from server.db.store import Store, plan_from_json
 from server.db.tables import InterviewRow
 from server.errors import ApiError, bad_request, conflict, errors, not_found
 from server.people import Principal
+from server.route_audit import audited
 from server.settings import Settings
 
 AUDIT_ACTOR = "share_link"  # the audit entries name the link's id, never the manager who opened it
@@ -140,7 +141,7 @@ class InterviewSharesController(Controller):
             **{f: getattr(out, f) for f in out.__struct_fields__}, link=link_for(settings, link.id, token)
         )
 
-    @get(responses=errors(401, 404))
+    @get(opt=audited("shares_listed"), responses=errors(401, 404))
     async def list_shares(self, interview_id: FromPath[str], reviews: NamedDependency[SqlReviews]) -> list[ShareOut]:
         """The interview's share links, oldest first, each with its state now (their links are not shown again)."""
         try:

@@ -30,6 +30,7 @@ from server.db.store import Store, plan_from_json
 from server.db.tables import JobRow
 from server.errors import bad_request, conflict, errors, not_found
 from server.people import Principal
+from server.route_audit import audited
 
 # Weights are shown to 6 decimals (as plans are); an approval matches the proposal to within that rounding.
 WEIGHT_TOLERANCE = 1e-6
@@ -86,7 +87,13 @@ def _rounded(weights: dict[str, float]) -> dict[str, float]:
     return {name: round(w, 6) for name, w in weights.items()}
 
 
-@get("/v1/jobs/{job_id:str}/validity", guards=[role_guard], tags=["studies"], responses=errors(401, 404, 409))
+@get(
+    "/v1/jobs/{job_id:str}/validity",
+    guards=[role_guard],
+    opt=audited("validity_viewed"),
+    tags=["studies"],
+    responses=errors(401, 404, 409),
+)
 async def job_validity(job_id: FromPath[str], store: NamedDependency[Store]) -> ValidityOut:
     """Per dimension of today's plan: n, r, its 95 % interval (Fisher z), p, the range-restriction-corrected r
     beside it, the warnings (raters who saw the interview scores, a small sample, an implausibly high r), or the
@@ -103,7 +110,13 @@ async def job_validity(job_id: FromPath[str], store: NamedDependency[Store]) -> 
     )
 
 
-@get("/v1/jobs/{job_id:str}/weights/proposal", guards=[role_guard], tags=["studies"], responses=errors(401, 404, 409))
+@get(
+    "/v1/jobs/{job_id:str}/weights/proposal",
+    guards=[role_guard],
+    opt=audited("weights_proposal_viewed"),
+    tags=["studies"],
+    responses=errors(401, 404, 409),
+)
 async def weights_proposal(job_id: FromPath[str], store: NamedDependency[Store]) -> ProposalOut:
     """The weights the outcomes suggest (ridge fit, shrunk toward today's, each step at most 0.10), and the pass
     rate and bias audit of the job's stored interviews under today's and the proposed weights; or, with

@@ -22,6 +22,7 @@ from hr.webhook_targets import TargetRefusedError, TargetUnresolvedError, check_
 from server.auth import role_guard
 from server.db.tables import WebhookEndpointRow
 from server.errors import ApiError, ErrorBody, bad_request, conflict, errors, not_found
+from server.route_audit import audited
 from server.webhooks import Webhooks
 from server.webhooks.outbox import DeliveryLog, DeliveryNotFound, EndpointNotFound, ReplayRefused
 
@@ -147,19 +148,19 @@ class WebhookController(Controller):
         out = endpoint_out(row)
         return EndpointCreated(**{f: getattr(out, f) for f in out.__struct_fields__}, secret=row.secret)
 
-    @get("/endpoints", responses=errors(401))
+    @get("/endpoints", opt=audited("webhooks_listed"), responses=errors(401))
     async def list_endpoints(self, webhooks: NamedDependency[Webhooks]) -> list[EndpointOut]:
         """Every registered endpoint (not deleted), oldest first; secrets are never shown again."""
         return [endpoint_out(r) for r in await webhooks.outbox.endpoints()]
 
-    @get("/endpoints/{endpoint_id:str}", responses=errors(401, 404))
+    @get("/endpoints/{endpoint_id:str}", opt=audited("webhook_viewed"), responses=errors(401, 404))
     async def get_endpoint(self, endpoint_id: FromPath[str], webhooks: NamedDependency[Webhooks]) -> EndpointOut:
         try:
             return endpoint_out(await webhooks.outbox.endpoint(endpoint_id))
         except EndpointNotFound:
             raise not_found("webhook endpoint", endpoint_id) from None
 
-    @delete("/endpoints/{endpoint_id:str}", responses=errors(401, 404))
+    @delete("/endpoints/{endpoint_id:str}", opt=audited("webhook_deleted"), responses=errors(401, 404))
     async def delete_endpoint(self, endpoint_id: FromPath[str], webhooks: NamedDependency[Webhooks]) -> None:
         """Nothing more is sent to it, pending retries included; its delivery log stays readable."""
         try:
@@ -167,7 +168,12 @@ class WebhookController(Controller):
         except EndpointNotFound:
             raise not_found("webhook endpoint", endpoint_id) from None
 
-    @post("/endpoints/{endpoint_id:str}/rotate-secret", status_code=HTTP_200_OK, responses=errors(401, 404))
+    @post(
+        "/endpoints/{endpoint_id:str}/rotate-secret",
+        opt=audited("webhook_secret_rotated"),
+        status_code=HTTP_200_OK,
+        responses=errors(401, 404),
+    )
     async def rotate_secret(self, endpoint_id: FromPath[str], webhooks: NamedDependency[Webhooks]) -> SecretRotated:
         """A new secret, shown once; for 24 hours every delivery is signed with the old one as well."""
         try:
@@ -177,7 +183,12 @@ class WebhookController(Controller):
         assert row.previous_until is not None
         return SecretRotated(id=row.id, secret=row.secret, previous_secret_valid_until=row.previous_until)
 
-    @post("/endpoints/{endpoint_id:str}/enable", status_code=HTTP_200_OK, responses=errors(401, 404))
+    @post(
+        "/endpoints/{endpoint_id:str}/enable",
+        opt=audited("webhook_enabled"),
+        status_code=HTTP_200_OK,
+        responses=errors(401, 404),
+    )
     async def enable_endpoint(self, endpoint_id: FromPath[str], webhooks: NamedDependency[Webhooks]) -> EndpointOut:
         """Enable an endpoint disabled by a 410 answer: its pending deliveries go out again, new events reach it."""
         try:
@@ -186,7 +197,7 @@ class WebhookController(Controller):
         except EndpointNotFound:
             raise not_found("webhook endpoint", endpoint_id) from None
 
-    @get("/deliveries", responses=errors(400, 401))
+    @get("/deliveries", opt=audited("webhook_deliveries_listed", "endpoint_id", "limit"), responses=errors(400, 401))
     async def list_deliveries(
         self,
         webhooks: NamedDependency[Webhooks],
@@ -196,14 +207,19 @@ class WebhookController(Controller):
         """The delivery log, newest first (one endpoint's with `?endpoint_id=`), each delivery with every attempt."""
         return [delivery_out(d) for d in await webhooks.outbox.deliveries(endpoint_id, limit)]
 
-    @get("/deliveries/{delivery_id:str}", responses=errors(401, 404))
+    @get("/deliveries/{delivery_id:str}", opt=audited("webhook_delivery_viewed"), responses=errors(401, 404))
     async def get_delivery(self, delivery_id: FromPath[str], webhooks: NamedDependency[Webhooks]) -> DeliveryOut:
         try:
             return delivery_out(await webhooks.outbox.delivery(delivery_id))
         except DeliveryNotFound:
             raise not_found("webhook delivery", delivery_id) from None
 
-    @post("/deliveries/{delivery_id:str}/replay", status_code=HTTP_202_ACCEPTED, responses=errors(401, 404, 409))
+    @post(
+        "/deliveries/{delivery_id:str}/replay",
+        opt=audited("webhook_delivery_replayed"),
+        status_code=HTTP_202_ACCEPTED,
+        responses=errors(401, 404, 409),
+    )
     async def replay_delivery(self, delivery_id: FromPath[str], webhooks: NamedDependency[Webhooks]) -> DeliveryOut:
         """Send the event to its endpoint again at once, with the same `webhook-id`, on a fresh retry schedule."""
         try:
