@@ -42,6 +42,7 @@ from hr.invitations import (
 )
 from server.auth import role_guard, within_jobs
 from server.db.invitations import InterviewUnderway, InvitationNotFound, SqlInvitations, invitation_of
+from server.db.store import Store
 from server.db.tables import InvitationRow
 from server.errors import ApiError, ErrorBody, bad_request, conflict, errors, not_found
 from server.mail import Mail
@@ -178,6 +179,7 @@ class InvitationController(Controller):
         mail: NamedDependency[Mail],
         settings: NamedDependency[Settings],
         principal: NamedDependency[Principal],
+        store: NamedDependency[Store],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[InvitationsCreated]:
         """Invite candidates to a job: each gets an interview, a personal link that expires, and an e-mail with it
@@ -217,6 +219,17 @@ class InvitationController(Controller):
         except InvitationError as exc:
             raise bad_request(str(exc)) from exc
         body = msgspec.json.decode(result.body, type=InvitationsCreated)
+        # How many, not whom: one entry per request, whatever the batch (a replay is a request too).
+        await store.audit(
+            principal.actor,
+            "invitations_created",
+            None,
+            job_id=data.job_id,
+            invitations=len(body.invitations),
+            mode=data.mode,
+            expires_in_days=days,
+            replayed=result.replayed,
+        )
         headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
         return Response(body, status_code=result.status_code, headers=headers)
 

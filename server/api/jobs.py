@@ -136,6 +136,7 @@ class JobController(Controller):
             await people.grant_job(principal.id, row.id)
         if drafting and runtime.planner is not None:
             drafts.start(draft_job_plan(store, runtime.planner, row.id, req), f"drafting job {row.id}")
+        await store.audit(principal.actor, "job_created", None, job_id=row.id, drafting=drafting)
         stored = await store.job(row.id) or row
         return job_out(stored, await store.plan_version(row.id, stored.plan_version))
 

@@ -20,6 +20,7 @@ from server.db.outcomes import NewOutcome, Outcomes, StoredOutcome, UnknownInter
 from server.db.store import Store
 from server.errors import bad_request, errors, not_found
 from server.outcomes_csv import COLUMNS, CsvProblem, parse_outcomes
+from server.people import Principal
 from server.route_audit import audited
 
 InterviewId = Annotated[str, Meta(min_length=1, max_length=32)]
@@ -56,7 +57,9 @@ def outcome_out(o: StoredOutcome) -> OutcomeOut:
 
 
 @post("/v1/outcomes", guards=[role_guard], tags=["outcomes"], responses=errors(400, 401))
-async def add_outcome(data: JSONBody[OutcomeIn], store: NamedDependency[Store]) -> OutcomeOut:
+async def add_outcome(
+    data: JSONBody[OutcomeIn], store: NamedDependency[Store], principal: NamedDependency[Principal]
+) -> OutcomeOut:
     """One performance outcome; the interview it names must exist (400 otherwise)."""
     if not math.isfinite(data.score):  # JSON has no infinity, but 1e999 parses as one
         raise bad_request("score must be a finite number")
@@ -65,6 +68,7 @@ async def add_outcome(data: JSONBody[OutcomeIn], store: NamedDependency[Store]) 
         (stored,) = await Outcomes(store).add([new])
     except UnknownInterviews as exc:
         raise bad_request(f"interview_id: {exc}; outcomes are linked to the interview that assessed the hire") from None
+    await store.audit(principal.actor, "outcome_recorded", stored.interview_id, outcome_id=stored.id)
     return outcome_out(stored)
 
 
@@ -90,7 +94,9 @@ class _CsvBody(Operation):
     responses=errors(400, 401),
     operation_class=_CsvBody,
 )
-async def upload_outcomes(request: Request[Any, Any, Any], store: NamedDependency[Store]) -> OutcomesStored:
+async def upload_outcomes(
+    request: Request[Any, Any, Any], store: NamedDependency[Store], principal: NamedDependency[Principal]
+) -> OutcomesStored:
     """Many outcomes as CSV (`Content-Type: text/csv`): a header line naming the columns
     `interview_id,score,rated_at,rater_saw_interview_scores` (in any order, others ignored), then one outcome a line;
     dates as YYYY-MM-DD, yes/no as yes, no, true, false, 1 or 0. All or nothing: a bad value, or an interview that
@@ -108,6 +114,8 @@ async def upload_outcomes(request: Request[Any, Any, Any], store: NamedDependenc
             f"line {first.line}, column interview_id: no interview with id {first.outcome.interview_id!r}{more}; "
             "nothing from this file was stored"
         ) from None
+    # One entry for the file, with how many: one per outcome would lengthen the chain by a whole upload.
+    await store.audit(principal.actor, "outcomes_uploaded", None, stored=len(stored))
     return OutcomesStored(len(stored), [outcome_out(o) for o in stored])
 
 

@@ -20,8 +20,10 @@ from hr.webhook_events import EVENT_TYPES
 from hr.webhook_schemas import SCHEMAS
 from hr.webhook_targets import TargetRefusedError, TargetUnresolvedError, check_target
 from server.auth import role_guard
+from server.db.store import Store
 from server.db.tables import WebhookEndpointRow
 from server.errors import ApiError, ErrorBody, bad_request, conflict, errors, not_found
+from server.people import Principal
 from server.route_audit import audited
 from server.webhooks import Webhooks
 from server.webhooks.outbox import DeliveryLog, DeliveryNotFound, EndpointNotFound, ReplayRefused
@@ -131,7 +133,13 @@ class WebhookController(Controller):
     guards = [role_guard]  # noqa: RUF012
 
     @post("/endpoints", responses={**errors(400, 401), **_REFUSED})
-    async def create_endpoint(self, data: JSONBody[EndpointIn], webhooks: NamedDependency[Webhooks]) -> EndpointCreated:
+    async def create_endpoint(
+        self,
+        data: JSONBody[EndpointIn],
+        webhooks: NamedDependency[Webhooks],
+        store: NamedDependency[Store],
+        principal: NamedDependency[Principal],
+    ) -> EndpointCreated:
         """Register a receiver for the listed event types; the answer holds its signing secret, shown only here."""
         unknown = sorted(set(data.event_types) - EVENT_TYPES)
         if unknown:
@@ -145,6 +153,8 @@ class WebhookController(Controller):
         except TargetUnresolvedError as exc:
             raise target_refused(f"{exc}; register a URL whose host resolves") from exc
         row = await webhooks.outbox.add_endpoint(data.url, data.event_types, data.description)
+        # Not the URL, which may carry the receiver's own secret, nor the free-text description.
+        await store.audit(principal.actor, "webhook_created", None, endpoint_id=row.id, event_types=data.event_types)
         out = endpoint_out(row)
         return EndpointCreated(**{f: getattr(out, f) for f in out.__struct_fields__}, secret=row.secret)
 
