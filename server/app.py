@@ -60,7 +60,7 @@ from server.ratelimit import (
     rest_rate_limit,
 )
 from server.reminders.worker import ReminderWorker
-from server.route_audit import record_route
+from server.route_audit import RouteAudit
 from server.runtime import Runtime
 from server.security_headers import SecurityHeadersMiddleware
 from server.services import Services
@@ -225,7 +225,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
         },
         plugins=[bus.plugin],
         # The audit entries of the HR routes marked `audited(...)`, once each answers 2xx (server/route_audit.py).
-        before_send=[record_route],
+        before_send=[RouteAudit(settings.audit_read_repeat_s).record],
         middleware=[
             SecurityHeadersMiddleware(behind_tls=settings.behind_tls),
             rest_rate_limit(settings).middleware,

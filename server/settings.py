@@ -125,6 +125,9 @@ class Settings:
     retention_interval_s: float = 86_400.0
     # Audit log entries older than this are pruned (a prefix of the hash chain); never under 183 (six months).
     audit_retention_days: int = 365
+    # The same read by the same person (same route, ids and filters) again within this many seconds is the same
+    # access: recorded once (a dashboard polls every 10 s). Writes are always recorded.
+    audit_read_repeat_s: float = 300.0
     # Invitations (issue 15): how long a candidate's link works when the invite does not say.
     invitation_expiry_days: int = 14
     # How often a node closes the interviews of links that expired unused (nobody started or booked them).
@@ -251,6 +254,8 @@ class Settings:
                 f"SHANMIAN_AUDIT_RETENTION_DAYS={self.audit_retention_days}: audit entries are kept at least six "
                 f"months; use {MIN_AUDIT_RETENTION_DAYS} or more"
             )
+        if self.audit_read_repeat_s < 0:
+            raise SettingsError("SHANMIAN_AUDIT_READ_REPEAT_S must be 0 (record every read) or more")
         if self.max_follow_ups < 0:
             raise SettingsError("SHANMIAN_MAX_FOLLOW_UPS must be 0 or more")
         if self.follow_up_wait_s < 0:

@@ -100,7 +100,8 @@ def database_url(request: pytest.FixtureRequest) -> str | None:
 @pytest.fixture(scope="module")
 async def site(database_url: str | None, free_port: Callable[[], int]) -> AsyncIterator[Site]:
     events = ["review.requested", "review.submitted", "offer.suggested"]
-    async with workflow_server(Site, database_url, free_port(), events) as made:
+    # Every read recorded: the cases below read lists the set-up (or another case) already read.
+    async with workflow_server(Site, database_url, free_port(), events, audit_read_repeat_s=0) as made:
         made.job = (await made.ok("POST", "/v1/jobs", job_body("Audited job")))["id"]
         for role in ("admin", "recruiter", "reviewer", "observer"):
             email = REVIEWER_EMAIL if role == "reviewer" else f"{role}.audit@company.example"
@@ -578,6 +579,24 @@ async def test_an_hr_list_aggregate_or_write_leaves_one_entry_naming_the_user_wi
         hidden += [str(got[k]) for k in ("secret", "link") if k in got]
         hidden += [got["id"]] if case.action == "candidate_created" else []
     assert not [h for h in hidden if h.lower() in text], entry
+
+
+async def test_a_read_repeated_within_the_window_is_recorded_once_and_other_filters_or_a_write_each_time(
+    free_port: Callable[[], int],
+) -> None:
+    async with workflow_server(Site, None, free_port(), ["review.requested"]) as server:  # the default window
+        for status in ("done", "done", "pending", "done"):  # a page polling, then another filter
+            r = await server.call("GET", "/v1/reviews", status=status, limit="37")
+            assert r.status_code == 200, r.text
+        for _ in range(2):  # a write repeated is two actions
+            await server.ok("POST", "/v1/candidates", {"name": "Repeat Writer"})
+        entries = [e for e in await server.audit() if e["action"] in ("reviews_listed", "candidate_created")]
+    assert [(e["action"], e["detail"]) for e in entries] == [
+        ("reviews_listed", {"status": "done", "limit": "37"}),
+        ("reviews_listed", {"status": "pending", "limit": "37"}),
+        ("candidate_created", {}),
+        ("candidate_created", {}),
+    ]
 
 
 async def test_a_refused_hr_request_leaves_no_entry(site: Site, ids: Ids) -> None:
