@@ -61,10 +61,10 @@ SURPRISAL_SPECIFIC = {"en": 3.3, "zh": 3.5}
 DETAIL_GENERIC = {"en": 7.8, "zh": 7.8}
 DETAIL_SPECIFIC = {"en": 9.0, "zh": 9.2}
 SPECIFICITY_FLOOR = 0.35  # a generic answer keeps this share of its content score
-# Relevance (nats per answer token: how much better the answer is predicted after its own question than after the
-# likeliest of up to three other plan questions): at or below LOW another question fits it clearly better. Questions
-# of one plan share a field, so a real answer can fit a sibling question almost as well: the ramp is wide and the
-# floor high.
+# Relevance (nats per answer token: how much better the answer's opening is predicted after its own question than
+# after the likeliest of up to three other plan questions): at or below LOW another question fits it
+# clearly better. Questions of one plan share a field, so a real answer can fit a sibling question almost as well:
+# the ramp is wide and the floor high.
 RELEVANCE_LOW = -0.25
 RELEVANCE_HIGH = 0.05
 RELEVANCE_FLOOR = 0.3

@@ -39,6 +39,10 @@ class PieceKind(enum.Enum):
 class Piece:
     text: str
     kind: PieceKind = PieceKind.PROMPT
+    # A MEASURED piece read only as far as its first `max_tokens` tokens (it must be the prompt's last piece):
+    # a scorer that tokenises locally evaluates no more; one that cannot (a server) reads it all, and callers take
+    # the first `max_tokens` values either way.
+    max_tokens: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +155,7 @@ class LlamaCppTokenScorer:
         spans: list[tuple[int, int]] = []
         starts: list[int] = []
         for piece in pieces:
-            ids = self._tokens(piece)
+            ids = self._tokens(piece)[: piece.max_tokens]
             starts.append(len(tokens))
             if piece.kind is PieceKind.MEASURED:
                 spans.append((len(tokens), len(tokens) + len(ids)))

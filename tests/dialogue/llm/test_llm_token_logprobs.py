@@ -54,6 +54,27 @@ async def test_a_fluent_sentence_is_more_probable_than_its_words_shuffled(scorer
     assert sum(got_a) / len(got_a) > sum(got_b) / len(got_b) + 1
 
 
+async def test_a_measured_piece_cut_at_max_tokens_reads_its_first_tokens_as_the_whole_piece_does(
+    scorer: TokenScorer,
+) -> None:
+    prompt = Piece("The interviewer asked about a project. The candidate said: ")
+    answer = "I rolled the release back, and the checkout errors stopped within ten minutes of the rollback."
+    whole = await scorer.score([prompt, Piece(answer, PieceKind.MEASURED)])
+    cut = await scorer.score([prompt, Piece(answer, PieceKind.MEASURED, max_tokens=6)])
+    [all_of_it], [first] = whole.measured, cut.measured
+    assert len(all_of_it) > 12
+    # A local tokeniser stops there; a server reads it all. The first six are the same either way.
+    assert len(first) == 6 or first == all_of_it
+    assert first[:6] == pytest.approx(all_of_it[:6], abs=1e-3)
+    if isinstance(scorer, LlamaCppTokenScorer):
+        fresh = LlamaCppTokenScorer(scorer.model_path, n_threads=1)  # nothing cached: what it evaluates is all
+        try:
+            evaluated = await fresh.score([prompt, Piece(answer, PieceKind.MEASURED, max_tokens=6)])
+            assert evaluated.prompt_tokens == len(fresh._tokens(prompt)) + 6, "nothing after the cut is evaluated"
+        finally:
+            await fresh.aclose()
+
+
 async def test_each_measured_piece_gets_its_own_tokens_in_order(scorer: TokenScorer) -> None:
     scores = await scorer.score(
         [
