@@ -127,6 +127,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
             mail.outbox,
             letterhead,
             reminder_offsets=settings.reminder_offset_list,
+            candidate_token_days=settings.candidate_token_days,
         )
         reminders = ReminderWorker(services.store, mail.outbox, letterhead, poll_s=settings.reminder_poll_s)
         reminders.start()

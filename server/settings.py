@@ -125,6 +125,9 @@ class Settings:
     retention_interval_s: float = 86_400.0
     # Audit log entries older than this are pruned (a prefix of the hash chain); never under 183 (six months).
     audit_retention_days: int = 365
+    # An interview's candidate token keeps opening its report, consent and recourse routes this many days after the
+    # interview ended, then nothing (server/interview_tokens.py); as long as recordings are kept, by default.
+    candidate_token_days: int = 30
     # The same read by the same person (same route, ids and filters) again within this many seconds is the same
     # access: recorded once (a dashboard polls every 10 s). Writes are always recorded.
     audit_read_repeat_s: float = 300.0
@@ -253,6 +256,11 @@ class Settings:
             raise SettingsError(
                 f"SHANMIAN_AUDIT_RETENTION_DAYS={self.audit_retention_days}: audit entries are kept at least six "
                 f"months; use {MIN_AUDIT_RETENTION_DAYS} or more"
+            )
+        if not 1 <= self.candidate_token_days <= 365:
+            raise SettingsError(
+                f"SHANMIAN_CANDIDATE_TOKEN_DAYS={self.candidate_token_days}: use 1 to 365 (days after the interview ended "
+                "that the candidate's link still opens their report)"
             )
         if self.audit_read_repeat_s < 0:
             raise SettingsError("SHANMIAN_AUDIT_READ_REPEAT_S must be 0 (record every read) or more")

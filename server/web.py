@@ -16,11 +16,11 @@ from litestar.static_files import create_static_files_router
 from litestar.status_codes import HTTP_401_UNAUTHORIZED
 from litestar.types import ControllerRouterHandler
 
-from server.auth import token_matches
 from server.db.booking import SqlBookings
 from server.db.status import InterviewStatus
 from server.db.store import Store, plan_from_json
 from server.errors import ApiError, errors
+from server.interview_tokens import candidate_token_opens
 from server.settings import Settings
 
 WEB_CLIENT = Path(__file__).resolve().parents[1] / "web_client"
@@ -52,7 +52,7 @@ async def candidate_info(
     Needs the interview's candidate token; an unknown id answers like a wrong token (ids are not to be probed).
     """
     row = await store.interview(interview_id)
-    if row is None or not token_matches(row.candidate_token, token):
+    if not candidate_token_opens(row, token, settings.candidate_token_days) or row is None:
         raise ApiError(
             HTTP_401_UNAUTHORIZED, "unauthorized", "this link is not valid; open the link from your invitation"
         )

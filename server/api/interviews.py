@@ -22,11 +22,12 @@ from server.api.schemas import (
     ReportVersionOut,
     TurnOut,
 )
-from server.auth import authenticator, role_guard, token_matches, within_jobs
+from server.auth import authenticator, role_guard, within_jobs
 from server.db.status import InterviewStatus, JobStatus, ReportSource
 from server.db.store import Store, StoredReportError, report_from_json
 from server.db.tables import InterviewRow
 from server.errors import ApiError, bad_request, conflict, errors, not_found
+from server.interview_tokens import candidate_token_opens
 from server.people import RECRUITING, REVIEWING, Principal, roles
 from server.planning import Drafts, draft_interview_probes
 from server.runtime import Runtime
@@ -137,23 +138,25 @@ class InterviewController(Controller):
         request: Request[Any, Any, Any],
         interview_id: FromPath[str],
         store: NamedDependency[Store],
+        settings: NamedDependency[Settings],
         token: FromQuery[str | None] = None,
     ) -> Report | CandidateReport:
         """HR with an API key whose role reads reports (admin, recruiter, reviewer) reads the full report of their
-        jobs; the candidate, with `?token=<candidate_token>`, their view."""
+        jobs; the candidate, with `?token=<candidate_token>`, their view (up to SHANMIAN_CANDIDATE_TOKEN_DAYS after the
+        interview ended)."""
         principal = await authenticator(request).optional(request)
         reader = principal if principal is not None and principal.role in REVIEWING else None
         row = await store.interview(interview_id)
         if reader is not None and (row is None or not reader.sees(row.job_id)):
             raise not_found("interview", interview_id)
-        candidate = row is not None and token_matches(row.candidate_token, token)
+        candidate = candidate_token_opens(row, token, settings.candidate_token_days)
         if principal is not None and reader is None and not candidate:
             raise ApiError(
                 HTTP_403_FORBIDDEN,
                 "forbidden",
                 f"the role {principal.role!s} may not read reports; it is open to: {', '.join(sorted(REVIEWING))}",
             )
-        # Without an HR key, an unknown id answers like a wrong token: ids are not to be probed.
+        # Without an HR key, an unknown id (or a lapsed token) answers like a wrong token: ids are not to be probed.
         if row is None or not (reader or candidate):
             raise ApiError(
                 HTTP_401_UNAUTHORIZED,

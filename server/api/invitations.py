@@ -45,6 +45,7 @@ from server.db.invitations import InterviewUnderway, InvitationNotFound, SqlInvi
 from server.db.store import Store
 from server.db.tables import InvitationRow
 from server.errors import ApiError, ErrorBody, bad_request, conflict, errors, not_found
+from server.interview_tokens import candidate_token_lapsed
 from server.mail import Mail
 from server.people import RECRUITING, Principal, roles
 from server.route_audit import audited
@@ -284,17 +285,22 @@ class InvitationController(Controller):
 
 @get("/invite/{invitation_id:str}", include_in_schema=False)
 async def invitation_link(
-    invitation_id: FromPath[str], invitations: NamedDependency[SqlInvitations], token: FromQuery[str | None] = None
+    invitation_id: FromPath[str],
+    invitations: NamedDependency[SqlInvitations],
+    settings: NamedDependency[Settings],
+    token: FromQuery[str | None] = None,
 ) -> Redirect:
     """The candidate's link: while open, on to their interview's page; expired or revoked, 401 saying so."""
     found = await invitations.for_link(invitation_id, token)
-    if found is None:
+    now = utc_now()
+    # The link hands out the candidate token: once that no longer opens the interview, the link is as good as wrong.
+    if found is None or candidate_token_lapsed(found[1], settings.candidate_token_days, now):
         raise ApiError(
             HTTP_401_UNAUTHORIZED, "unauthorized", "this invitation link is not valid; open the link from your e-mail"
         )
     row, interview = found
     try:
-        check_link(invitation_of(row), utc_now())
+        check_link(invitation_of(row), now)
     except LinkClosedError as exc:
         raise ApiError(HTTP_401_UNAUTHORIZED, exc.code, str(exc)) from exc
     return Redirect(f"/join/{interview.id}?token={interview.candidate_token}", status_code=HTTP_303_SEE_OTHER)

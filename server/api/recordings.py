@@ -24,8 +24,9 @@ from server.db.status import ENDED, InterviewStatus, RecordingStatus
 from server.db.store import Store, plan_from_json
 from server.db.tables import RecordingRow
 from server.errors import ApiError, conflict, errors, not_found
+from server.interview_tokens import CANDIDATE_REFUSED, candidate_token_opens
 from server.people import RECRUITING, REVIEWING, Principal, roles
-from server.stream.access import CANDIDATE_REFUSED, candidate_may_join
+from server.settings import Settings
 from server.stream.consent import notice_accepted
 from server.stream.recording import Recordings
 
@@ -64,6 +65,7 @@ async def give_consent(
     data: JSONBody[ConsentBody],
     store: NamedDependency[Store],
     recordings: NamedDependency[Recordings],
+    settings: NamedDependency[Settings],
     request: Request[Any, Any, Any],
     token: FromQuery[str | None] = None,
 ) -> dict[str, Any]:
@@ -72,7 +74,7 @@ async def give_consent(
     refuse or withdraw it (403 otherwise). An unknown id answers like a wrong token (401) unless such a key asks.
     """
     row = await store.interview(interview_id)
-    candidate = candidate_may_join(row, token)
+    candidate = candidate_token_opens(row, token, settings.candidate_token_days)
     principal = None if candidate else await authenticator(request).optional(request)
     hr = principal if principal is not None and principal.role in RECRUITING else None
     if hr is not None and row is not None and not hr.sees(row.job_id):

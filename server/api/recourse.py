@@ -25,13 +25,15 @@ from hr.recourse import (
     RecourseStatus,
     ReportNotReadyError,
 )
-from server.auth import role_guard, token_matches
+from server.auth import role_guard
 from server.db.reviews import RecourseNotFound, SqlReviews
 from server.db.store import Store
 from server.db.tables import InterviewRow
 from server.errors import ApiError, bad_request, errors, not_found
+from server.interview_tokens import candidate_token_opens
 from server.people import Principal
 from server.route_audit import audited
+from server.settings import Settings
 
 
 class RecourseIn(Struct, forbid_unknown_fields=True):
@@ -59,10 +61,10 @@ def recourse_out(r: RecourseRequest) -> RecourseOut:
     return RecourseOut(r.id, r.interview_id, r.status.value, r.message, r.created_at, r.due_at, r.answer, r.answered_at)
 
 
-async def candidates_interview(store: Store, interview_id: str, token: str | None) -> InterviewRow:
+async def candidates_interview(store: Store, settings: Settings, interview_id: str, token: str | None) -> InterviewRow:
     row = await store.interview(interview_id)
-    # An unknown id answers like a wrong token: ids are not to be probed.
-    if row is None or not token_matches(row.candidate_token, token):
+    # An unknown id, and a token past its days, answer like a wrong token: ids are not to be probed.
+    if not candidate_token_opens(row, token, settings.candidate_token_days) or row is None:
         raise ApiError(HTTP_401_UNAUTHORIZED, "unauthorized", "send ?token=<candidate_token> of this interview")
     return row
 
@@ -77,12 +79,13 @@ class CandidateRecourseController(Controller):
         interview_id: FromPath[str],
         store: NamedDependency[Store],
         reviews: NamedDependency[SqlReviews],
+        settings: NamedDependency[Settings],
         token: FromQuery[str | None] = None,
         data: JSONBody[RecourseIn | None] = None,
     ) -> RecourseOut:
         """The candidate asks a person to review their report or explain it; HR gets a task due within
         SHANMIAN_RECOURSE_DUE_DAYS and a `review.requested` event (`requested_by: candidate`). Once per interview."""
-        row = await candidates_interview(store, interview_id, token)
+        row = await candidates_interview(store, settings, interview_id, token)
         try:
             made = await reviews.request_recourse(row, data.message if data is not None else None)
         except (ReportNotReadyError, AlreadyRequestedError) as exc:
@@ -97,11 +100,12 @@ class CandidateRecourseController(Controller):
         interview_id: FromPath[str],
         store: NamedDependency[Store],
         reviews: NamedDependency[SqlReviews],
+        settings: NamedDependency[Settings],
         token: FromQuery[str | None] = None,
     ) -> RecourseOut | None:
         """The candidate's request and its status, with the answer once a person has given it; `null` before any
         request (not a 404: the report page asks on every visit, and "not yet" is an answer, not an error)."""
-        row = await candidates_interview(store, interview_id, token)
+        row = await candidates_interview(store, settings, interview_id, token)
         found = await reviews.recourse_for(row.id)
         return recourse_out(found) if found is not None else None
 

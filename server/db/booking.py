@@ -40,17 +40,15 @@ from hr.scheduling import (
 )
 from hr.scheduling import Booking as Booked
 from hr.webhook_events import InterviewCancelled, InterviewRescheduled, InterviewScheduled
-from server.auth import token_matches
 from server.db.status import InterviewStatus
 from server.db.store import Store
 from server.db.tables import AvailabilityRow, BookingRow, CandidateRow, InterviewRow, JobRow, SeatRow
+from server.interview_tokens import candidate_token_opens
 from server.mail.outbox import MailOutbox
 from server.reminders.table import drop_reminders, plan_reminders
 from server.webhooks.outbox import WebhookOutbox
 
 T = TypeVar("T")
-# Compared against when the interview id is unknown, so that the answer's timing does not tell which ids exist.
-_NO_TOKEN = secrets.token_urlsafe(24)
 
 
 class JobNotFound(LookupError):
@@ -192,12 +190,14 @@ class SqlBookings:
         letterhead: Letterhead,
         *,
         reminder_offsets: Sequence[timedelta],
+        candidate_token_days: int,
     ) -> None:
         self.store = store
         self.webhooks = webhooks
         self.mail = mail
         self.letterhead = letterhead
         self.reminder_offsets = tuple(reminder_offsets)
+        self.candidate_token_days = candidate_token_days
         self._session = async_sessionmaker(store.engine, expire_on_commit=False)
 
     # --- HR: availability ---------------------------------------------------------------------------------------
@@ -217,11 +217,11 @@ class SqlBookings:
     # --- the candidate's reads ----------------------------------------------------------------------------------
 
     async def for_candidate(self, interview_id: str, token: str | None) -> CandidateView | None:
-        """The candidate's view if `token` is the interview's candidate token; None otherwise, after the same work."""
+        """The candidate's view if `token` is the interview's candidate token and still opens it; None otherwise, after
+        the same work."""
         async with self._session() as s:
             interview = await s.get(InterviewRow, interview_id)
-            matches = token_matches(interview.candidate_token if interview is not None else _NO_TOKEN, token)
-            if interview is None or not matches:
+            if not candidate_token_opens(interview, token, self.candidate_token_days) or interview is None:
                 return None
             availability = await s.get(AvailabilityRow, interview.job_id)
             booking = await self._newest_booking(s, interview_id)

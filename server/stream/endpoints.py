@@ -17,17 +17,17 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_401_UNAUTHORIZED
 from msgspec import Struct
 
-from server.auth import authenticator, bearer_key, token_matches
+from server.auth import authenticator, bearer_key
 from server.bus import Bus
 from server.db.status import ENDED
 from server.db.store import Store
 from server.errors import ApiError, conflict, errors, not_found
+from server.interview_tokens import CANDIDATE_REFUSED, candidate_token_opens, observer_token_opens
 from server.metrics import Metrics
 from server.observer_tickets import ObserverTickets
 from server.ratelimit import StreamHandshakes
 from server.runtime import Runtime
 from server.settings import Settings
-from server.stream.access import CANDIDATE_REFUSED, candidate_may_join
 from server.stream.candidate import CandidateStream, join_interview
 from server.stream.consent import candidate_connection
 from server.stream.observer import (
@@ -68,7 +68,7 @@ async def candidate_stream(
         await conn.fail("rate_limited", handshakes.refusal(), CLOSE_POLICY)
         return
     row = await store.interview(interview_id)
-    if not candidate_may_join(row, token):
+    if not candidate_token_opens(row, token, settings.candidate_token_days):
         await conn.fail("unauthorized", CANDIDATE_REFUSED)
         return
     assert row is not None
@@ -160,7 +160,7 @@ async def observer_ticket(
     """
     credential = bearer_key(request)
     row = await store.interview(interview_id)
-    holder = OBSERVER_TOKEN_PASS if row is not None and token_matches(row.observer_token, credential) else None
+    holder = OBSERVER_TOKEN_PASS if observer_token_opens(row, credential) else None
     if holder is None:
         principal = await authenticator(request).optional(request)
         # With a key, an interview outside its jobs is as unknown as a missing one; without, an unknown id answers
@@ -198,7 +198,7 @@ async def rtc_offer(
 ) -> dict[str, str]:
     """Join an interview over WebRTC: an SDP offer (audio track, `events` data channel) in, the answer out."""
     row = await store.interview(interview_id)
-    if not candidate_may_join(row, token):
+    if not candidate_token_opens(row, token, settings.candidate_token_days):
         raise ApiError(HTTP_401_UNAUTHORIZED, "unauthorized", CANDIDATE_REFUSED)
     assert row is not None
     if row.status in ENDED:

@@ -14,10 +14,11 @@ from datetime import UTC, datetime
 import msgspec
 from litestar.channels import Subscriber
 
-from server.auth import is_hr_key, token_matches
+from server.auth import is_hr_key
 from server.bus import Bus, BusUnavailable, channel_name
 from server.db.store import Store
 from server.db.tables import InterviewRow
+from server.interview_tokens import observer_token_opens
 from server.observer_tickets import ObserverPass
 from server.people import BOOTSTRAP_ADMIN, RECRUITING, Principal
 from server.ratelimit import TokenBuckets
@@ -120,9 +121,9 @@ OBSERVER_TOKEN_PASS = ObserverPass("observer", "observer")  # the interview's ob
 
 
 def observer_author(row: InterviewRow, settings: Settings, token: str | None) -> ObserverPass | None:
-    """Who is watching by a credential in the WebSocket request: the interview's observer token, or the bootstrap
-    admin's key (users' keys get a ticket first); None if neither."""
-    if token_matches(row.observer_token, token):
+    """Who is watching by a credential in the WebSocket request: the interview's observer token (while it is
+    scheduled or live), or the bootstrap admin's key (users' keys get a ticket first); None if neither."""
+    if observer_token_opens(row, token):
         return OBSERVER_TOKEN_PASS
     if is_hr_key(settings, token):
         return ObserverPass("hr", BOOTSTRAP_ADMIN.actor)
