@@ -163,12 +163,19 @@ async def test_the_real_pages_leave_no_credential_in_the_output(tmp_path: Path, 
         await observer.locator("#api-key").fill(API_KEY)
         await observer.locator("#key-form button[type=submit]").click()
         await observer.locator("[data-presence='waiting']").wait_for(timeout=20_000)
-        await _candidate_page_answers_everything(candidate, iv["join_url"])
-        await observer.locator("#closed-note [data-closed='completed']").wait_for(timeout=20_000)
-        # An observer link (observer token in the page's URL) follows with a ticket too.
+        # An observer link (observer token in the page's URL) follows with a ticket too; the token opens the
+        # interview while it is scheduled or live, so the link is opened before the candidate answers.
+        observer_link = f"{server.base}/hr/observe/{iid}?token={iv['observer_token']}"
         linked = await (await browser.new_context(locale="en-US")).new_page()
-        await linked.goto(f"{server.base}/hr/observe/{iid}?token={iv['observer_token']}")
-        await linked.locator("#closed-note [data-closed='completed']").wait_for(timeout=20_000)
+        await linked.goto(observer_link)
+        await linked.locator("body[data-connected='1']").wait_for(state="attached", timeout=20_000)
+        await _candidate_page_answers_everything(candidate, iv["join_url"])
+        for page in (observer, linked):
+            await page.locator("#closed-note [data-closed='completed']").wait_for(timeout=20_000)
+        # Opened after the end, the link is refused once, and the page says why instead of asking again.
+        late = await (await browser.new_context(locale="en-US")).new_page()
+        await late.goto(observer_link)
+        await late.locator("#banner.error", has_text="only while the interview is scheduled or live").wait_for()
         await browser.close()
     finally:
         await pw.stop()

@@ -56,6 +56,7 @@ const STRINGS = {
     // HR
     hr_title: "HR dashboard", hr_key_label: "HR API key", hr_key_hint: "Entered once; kept only in this browser tab.",
     hr_key_save: "Continue", hr_key_forget: "Sign out", hr_key_bad: "That key was not accepted.",
+    observer_link_refused: "This observer link does not open the interview: it works only while the interview is scheduled or live. Open it from the HR dashboard with your own key.",
     jobs: "Jobs", job: "Job", live_now: "Live now", none_live: "No interview is live right now.", observe: "Observe",
     scheduled: "Scheduled", live: "Live", completed: "Completed", abandoned: "Abandoned", passed: "At/above pass",
     pass_threshold: "pass ≥ {x}", interviews: "Interviews", candidate: "Candidate", status: "Status", score: "Score",
@@ -125,6 +126,7 @@ const STRINGS = {
     error_prefix: "问题：",
     hr_title: "HR 控制台", hr_key_label: "HR API 密钥", hr_key_hint: "只需输入一次；仅保存在此浏览器标签页中。",
     hr_key_save: "继续", hr_key_forget: "退出", hr_key_bad: "密钥无效。",
+    observer_link_refused: "此观察链接无法打开该面试：它仅在面试待开始或进行中时有效。请在人事面板中用您自己的密钥打开。",
     jobs: "职位", job: "职位", live_now: "正在进行", none_live: "目前没有进行中的面试。", observe: "旁听",
     scheduled: "已安排", live: "进行中", completed: "已完成", abandoned: "已放弃", passed: "达到及格线",
     pass_threshold: "及格 ≥ {x}", interviews: "面试", candidate: "候选人", status: "状态", score: "分数",

@@ -8,6 +8,10 @@ let lastSeq = 0;
 let answer = null; // the <li> of the answer being spoken
 const seenComments = new Set();
 
+// The page's observer token was refused: wrong, or its interview is over (the token works only while it is
+// scheduled or live). Asking again cannot help, and each refusal counts against this address's wrong-key allowance.
+class LinkRefused extends Error {}
+
 function presence(key) {
   const p = $("presence");
   p.dataset.presence = key;
@@ -87,6 +91,7 @@ async function ticket() {
   const path = `/v1/interviews/${encodeURIComponent(interviewId)}/observer-ticket`;
   if (!pageToken) return (await api(path, { method: "POST" })).ticket;
   const r = await fetch(path, { method: "POST", headers: { Authorization: `Bearer ${pageToken}` } });
+  if (r.status === 401) throw new LinkRefused(t("observer_link_refused"));
   if (!r.ok) throw new Error((await r.json().catch(() => null))?.error?.message ?? `${r.status} ${r.statusText}`);
   return (await r.json()).ticket;
 }
@@ -102,6 +107,7 @@ async function connect() {
   } catch (err) {
     if (err instanceof Unauthorized) throw err; // boot() shows the key form again
     showError(err);
+    if (err instanceof LinkRefused) return;
     setTimeout(reconnect, 3000);
     return;
   }
