@@ -10,13 +10,18 @@ import os
 import socket
 import sys
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import uvicorn
+import websockets
 from server_testkit import start_server
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from server.db.tables import InterviewRow
 from server.runtime import Runtime
 from server.settings import Settings
 
@@ -176,3 +181,39 @@ async def schedule(base: str, mode: str = "text", job: dict[str, Any] | None = N
 
 def dumps(message: dict[str, Any]) -> str:
     return json.dumps(message)
+
+
+async def stream_refusal(url: str) -> tuple[Any, ...]:
+    """A stream's whole answer to a connection it refuses: each message (times left out), then the close code."""
+    messages = []
+    async with websockets.connect(url) as ws:
+        try:
+            while True:
+                message = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                message.pop("t", None)
+                messages.append(message)
+        except websockets.ConnectionClosed as closed:
+            return (tuple(json.dumps(m, sort_keys=True) for m in messages), closed.rcvd and closed.rcvd.code)
+    raise AssertionError("the server kept the connection open")
+
+
+async def complete(ws_base: str, iv: dict[str, Any]) -> list[dict[str, Any]]:
+    """Take a scheduled text interview to its end over the candidate stream; the messages before `closed`."""
+    async with websockets.connect(f"{ws_base}/v1/interviews/{iv['id']}/stream?token={iv['candidate_token']}") as ws:
+        await ws.send(dumps({"type": "hello", "mode": "text"}))
+        seen = []
+        while (message := json.loads(await asyncio.wait_for(ws.recv(), 60)))["type"] != "closed":
+            seen.append(message)
+            if message["type"] == "question":
+                await ws.send(dumps({"type": "answer", "text": ANSWER}))
+        return seen
+
+
+async def backdate(settings: Settings, interview_id: str, **moments: datetime) -> None:
+    """Set the interview's `ended_at` (or other moments) in its server's database, as if that time had passed."""
+    engine = create_async_engine(settings.sqlalchemy_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(update(InterviewRow).where(InterviewRow.id == interview_id).values(**moments))
+    finally:
+        await engine.dispose()

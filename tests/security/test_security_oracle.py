@@ -1,22 +1,22 @@
 """Issue 14, Low: no id-existence oracle on the candidate's routes. For the candidate WebSocket, the WebRTC offer and
 the consent route, an unknown interview id and a wrong token for a real one get the same answer (status or error
 code, message, close code) in about the same time, against a real server; the HR key still learns of unknown ids.
+A candidate token past its days (Medium 8) is answered like a wrong one too, so nobody learns it once worked.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import statistics
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import websockets
-from security_testkit import InProcessServer, hr, schedule, start_in_process
+from security_testkit import InProcessServer, backdate, complete, hr, schedule, start_in_process, stream_refusal
 
 TRIES = 15  # per case, alternating, so a busy moment of the machine costs both cases alike
 
@@ -26,20 +26,6 @@ async def server(tmp_path: Path) -> AsyncIterator[InProcessServer]:
     srv = await start_in_process(tmp_path)
     yield srv
     await srv.stop()
-
-
-async def _refusal_of_stream(url: str) -> tuple[Any, ...]:
-    """The candidate stream's whole answer: each message (times left out) and the close code and reason."""
-    messages = []
-    async with websockets.connect(url) as ws:
-        try:
-            while True:
-                message = json.loads(await asyncio.wait_for(ws.recv(), 10))
-                message.pop("t", None)
-                messages.append(message)
-        except websockets.ConnectionClosed as closed:
-            return (tuple(json.dumps(m, sort_keys=True) for m in messages), closed.rcvd and closed.rcvd.code)
-    raise AssertionError("the server kept the connection open")
 
 
 async def _timed(answer: Callable[[], Awaitable[Any]]) -> tuple[Any, float]:
@@ -66,10 +52,20 @@ async def test_the_candidate_stream_answers_an_unknown_id_like_a_wrong_token(ser
     iv = await schedule(server.base)
     unknown = f"{server.ws}/v1/interviews/iv_doesnotexist00000000/stream?token={iv['candidate_token']}"
     wrong = f"{server.ws}/v1/interviews/{iv['id']}/stream?token=not-the-token"
-    await assert_alike(lambda: _refusal_of_stream(unknown), lambda: _refusal_of_stream(wrong))
-    messages, code = await _refusal_of_stream(wrong)
+    await assert_alike(lambda: stream_refusal(unknown), lambda: stream_refusal(wrong))
+    messages, code = await stream_refusal(wrong)
     error = json.loads(messages[0])
     assert error["code"] == "unauthorized" and "join link" in error["message"] and code == 1000
+
+
+async def test_the_candidate_stream_answers_a_lapsed_token_like_a_wrong_one(server: InProcessServer) -> None:
+    iv = await schedule(server.base)
+    await complete(server.ws, iv)
+    days = server.settings.candidate_token_days
+    await backdate(server.settings, iv["id"], ended_at=datetime.now(UTC) - timedelta(days=days, hours=1))
+    lapsed = f"{server.ws}/v1/interviews/{iv['id']}/stream?token={iv['candidate_token']}"
+    wrong = f"{server.ws}/v1/interviews/{iv['id']}/stream?token=not-the-token"
+    await assert_alike(lambda: stream_refusal(lapsed), lambda: stream_refusal(wrong))
 
 
 async def test_the_webrtc_offer_answers_an_unknown_id_like_a_wrong_token(server: InProcessServer) -> None:

@@ -55,6 +55,18 @@ def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None
         Settings.from_env(env)
 
 
+def test_candidate_token_days_default_to_the_recordings_retention_and_are_read_from_the_environment() -> None:
+    s = Settings.from_env({})
+    assert s.candidate_token_days == s.retention_recordings_days == 30
+    assert Settings.from_env({"SHANMIAN_CANDIDATE_TOKEN_DAYS": "365"}).candidate_token_days == 365
+
+
+@pytest.mark.parametrize("raw", ["0", "-3", "366", "thirty"])
+def test_candidate_token_days_outside_1_to_365_stop_start_up_naming_the_variable(raw: str) -> None:
+    with pytest.raises(SettingsError, match=r"SHANMIAN_CANDIDATE_TOKEN_DAYS=.*(1 to 365|not a valid int)"):
+        Settings.from_env({"SHANMIAN_CANDIDATE_TOKEN_DAYS": raw})
+
+
 def test_the_embedded_model_words_english_only_unless_told_otherwise() -> None:
     embedded = Settings.from_env({})
     assert embedded.words_in("en") and not embedded.words_in("zh")
