@@ -158,7 +158,8 @@ def report(samples: dict[str, list[float]]) -> None:
 
 
 async def wording(model: str, threads: int, languages: list[str]) -> None:
-    """Each case's follow-up and rephrasing worded by `model`: latency, share valid, share valid within budget."""
+    """Each case's rephrasing and follow-up worded by `model`, in the order an interview drafts them (the rephrasing
+    when the question opens, the follow-up at the answer's pauses): latency, share valid, share valid within budget."""
     backend = build_backend("llama_cpp", model=str(models.resolve(model)), n_threads=threads)
     budget = WordingConfig().timeout_s
     unlimited = WordingConfig(timeout_s=600)
@@ -166,10 +167,11 @@ async def wording(model: str, threads: int, languages: list[str]) -> None:
         for language, cases in WORDING_CASES.items():
             if language not in languages:
                 continue
-            for kind in ("follow_up", "rephrase"):
-                seconds: list[float] = []
-                valid = in_time = 0
-                for question, answer, gap in cases:
+            seconds: dict[str, list[float]] = {"rephrase": [], "follow_up": []}
+            valid = dict.fromkeys(seconds, 0)
+            in_time = dict.fromkeys(seconds, 0)
+            for question, answer, gap in cases:
+                for kind in seconds:
                     started = time.perf_counter()
                     if kind == "follow_up":
                         worded = await word_follow_up(
@@ -181,14 +183,16 @@ async def wording(model: str, threads: int, languages: list[str]) -> None:
                             backend, language, original=question, template="", config=unlimited
                         )
                     took = time.perf_counter() - started
-                    seconds.append(took)
-                    valid += worded.by_model
-                    in_time += worded.by_model and took <= budget
+                    seconds[kind].append(took)
+                    valid[kind] += worded.by_model
+                    in_time[kind] += worded.by_model and took <= budget
                     print(f"    {language} {kind} {took:5.2f} s {'ok ' if worded.by_model else 'BAD'} {worded.text!r}")
-                n = len(cases)
+            n = len(cases)
+            for kind, took in seconds.items():
                 print(
-                    f"{model} {language} {kind:<9} n={n} p50 {pct(seconds, 50)} s p95 {pct(seconds, 95)} s; "
-                    f"valid {valid}/{n} ({valid / n:.0%}); valid within {budget:.0f} s {in_time}/{n} ({in_time / n:.0%})"
+                    f"{model} {language} {kind:<9} n={n} p50 {pct(took, 50)} s p95 {pct(took, 95)} s; valid "
+                    f"{valid[kind]}/{n} ({valid[kind] / n:.0%}); valid within {budget:.0f} s {in_time[kind]}/{n} "
+                    f"({in_time[kind] / n:.0%})"
                 )
     finally:
         await backend.aclose()

@@ -1,6 +1,9 @@
 """The model's wording of follow-ups and rephrasings, validated, with the template as the fallback.
 
 The rules already decided what to ask; a wording that drifts off that (or is slow, or malformed) is dropped.
+Both tasks open with one conversation per language (prompts/<language>/wording.txt: the instructions and examples
+of each kind) and differ only in their last request. llama.cpp keeps the evaluated prefix of the previous prompt,
+so a rephrasing drafted after a follow-up evaluates only its own request instead of a whole few-shot prompt again.
 """
 
 from __future__ import annotations
@@ -22,8 +25,22 @@ _PREFIX = re.compile(r"^\s*(follow[- ]?up( question)?|question|rephrased( questi
 # The candidate's answer as the follow-up prompt carries it: enough to see what is missing, not a whole essay.
 MAX_FOLLOW_UP_ANSWER_CHARS = 800
 _META = re.compile(r"\b(as an ai|language model|i cannot|i can't|candidate's answer)\b|作为(一个)?(AI|人工智能)", re.I)
-# Rephrasings must keep this share of the original's meaning units: less, and it asks something else.
+# Rephrasings must keep this share of the original's subject (its meaning units, less the words every interview
+# question is built from): less, and it asks something else. Counted over all units, "What was the biggest challenge
+# you faced in your team?" kept half of "Tell me about a microservices project you worked on and the biggest
+# challenge you faced" and passed, though it kept nothing of what the question was about.
 MIN_REPHRASE_OVERLAP = 0.4
+_QUESTION_FRAME: dict[Language, frozenset[str]] = {
+    "en": frozenset((
+        "tell", "describe", "describing", "time", "times", "example", "situation", "biggest", "hardest", "challenge",
+        "challenges", "faced", "face", "worked", "work", "did", "do", "how", "what", "when", "why", "could", "can",
+        "would", "give", "share", "walk", "experience", "handled", "happened",
+    )),
+    "zh": frozenset((
+        "描述", "讲讲", "经历", "遇到", "最大", "大挑", "挑战", "如何", "何解", "解决", "具体", "什么", "怎么", "怎样",
+        "时候", "例子", "情况", "当时", "谈谈", "说说",
+    )),
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +56,12 @@ class Worded:
     by_model: bool
 
 
-def content_overlap(a: str, b: str, language: Language) -> float:
-    """Share of `a`'s meaning units found in `b`."""
-    units = content_units(a, language)
-    return len(units & content_units(b, language)) / len(units) if units else 1.0
+def subject_kept(original: str, text: str, language: Language) -> float:
+    """The share of the question's subject (its meaning units less the interview frame; all of them when nothing
+    else is left) that `text` still holds."""
+    units = content_units(original, language)
+    subject = units - _QUESTION_FRAME[language] or units
+    return len(subject & content_units(text, language)) / len(subject) if subject else 1.0
 
 
 def _clean(text: str) -> str:
@@ -69,7 +88,7 @@ def valid_follow_up(text: str, language: Language, question: str) -> bool:
 def valid_rephrase(text: str, language: Language, original: str) -> bool:
     if not _is_question(text, language) or text.strip() == original.strip():
         return False
-    return content_overlap(original, text, language) >= MIN_REPHRASE_OVERLAP
+    return subject_kept(original, text, language) >= MIN_REPHRASE_OVERLAP
 
 
 async def _worded(
@@ -86,7 +105,11 @@ async def _worded(
         return Worded(template, by_model=False)
     try:
         completion = await asyncio.wait_for(
-            backend.complete(render(task, language, **values), max_tokens=config.max_tokens, stop=("\n",)),
+            backend.complete(
+                [*render("wording", language), *render(task, language, **values)],
+                max_tokens=config.max_tokens,
+                stop=("\n",),
+            ),
             timeout=config.timeout_s,
         )
     except (LLMError, TimeoutError) as exc:

@@ -56,6 +56,16 @@ def test_a_rephrasing_must_still_ask_the_same_thing() -> None:
     assert not valid_rephrase("Tell me about microservices", "en", QUESTION)
 
 
+def test_a_rephrasing_that_keeps_only_the_question_frame_has_drifted() -> None:
+    # Half of the question's words, but none of what it is about: SmolLM2 said this for QUESTION.
+    assert not valid_rephrase("What was the biggest challenge you faced in your team?", "en", QUESTION)
+    assert valid_rephrase("What was the biggest deal you closed, and how did you secure it?", "en",
+                          "Tell me about the largest B2B deal you closed: how did you win it?")  # fmt: skip
+    zh = "你在微服务项目中遇到的最大挑战是什么？如何解决？"
+    assert valid_rephrase("在微服务项目中，你遇到的最大挑战是什么？你是如何解决的？", "zh", zh)
+    assert not valid_rephrase("你带领团队达成1000万业绩的过程是什么样的？遇到的最大挑战是什么？", "zh", zh)
+
+
 async def test_without_a_model_the_template_is_used() -> None:
     worded = await word_follow_up(None, "en", question=QUESTION, answer="It was fine.", gap="the result",
                                   template=TEMPLATE)
@@ -78,8 +88,8 @@ async def test_the_embedded_model_words_a_valid_follow_up(smollm: LlamaCppBacken
 async def test_a_rephrasing_that_drifts_off_the_question_is_dropped_for_the_template(
     smollm: LlamaCppBackend, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # The 135M model, greedy, answers this with a question about something else ("What made this project stand
-    # out?"): the overlap rule must catch it.
+    # The 135M model, greedy, answers this with a question that keeps the frame and drops the subject ("What was the
+    # biggest challenge you faced in your team?"): the subject rule must catch it.
     with caplog.at_level(logging.INFO, logger="dialogue.wording"):
         rephrased = await word_rephrase(
             smollm, "en", original=QUESTION, template="Let me put it another way.", config=NO_TIMEOUT
