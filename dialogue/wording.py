@@ -34,7 +34,7 @@ _QUESTION_FRAME: dict[Language, frozenset[str]] = {
     "en": frozenset((
         "tell", "describe", "describing", "time", "times", "example", "situation", "biggest", "hardest", "challenge",
         "challenges", "faced", "face", "worked", "work", "did", "do", "how", "what", "when", "why", "could", "can",
-        "would", "give", "share", "walk", "experience", "handled", "happened",
+        "would", "give", "share", "walk", "experience", "handled", "happened", "make", "sure", "ensure",
     )),
     "zh": frozenset((
         "描述", "讲讲", "经历", "遇到", "最大", "大挑", "挑战", "如何", "何解", "解决", "具体", "什么", "怎么", "怎样",
