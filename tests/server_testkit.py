@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import sys
+import tempfile
 import wave
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -16,11 +17,12 @@ from typing import Any
 import httpx
 import uvicorn
 import websockets
+from litestar import Litestar
 
 from dialogue.plan import Requisition, build_plan
 from server.app import create_app
 from server.cli import WS_MAX_BYTES
-from server.db.store import plan_to_json
+from server.db.store import Store, plan_to_json
 from server.runtime import Runtime
 from server.settings import Settings
 
@@ -219,6 +221,42 @@ async def start_server(settings: Settings, runtime: Runtime | None) -> tuple[uvi
 async def stop_server(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
     server.should_exit = True
     await asyncio.wait_for(task, timeout=15)
+
+
+@dataclass(frozen=True)
+class ModelFreeServer:
+    base: str
+    store: Store
+    data_dir: Path
+
+
+@asynccontextmanager
+async def model_free_server(port: int, api_key: str, prefix: str, **settings: Any) -> AsyncIterator[ModelFreeServer]:
+    """A real server in this process on `port` with HR key `api_key`: SQLite in a folder of its own (named from
+    `prefix`), no speech recognition, language or scoring model, rate limits out of the way; `settings` are added to
+    those (or replace them)."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as data:
+        config = Settings.from_env(
+            {},
+            **{
+                "api_key": api_key,
+                "port": port,
+                "data_dir": Path(data),
+                "voice": False,
+                "llm_backend": "none",
+                "score_backend": "none",
+                "plan_model": "none",
+                "rate_limit_per_minute": 1_000_000,
+                **settings,
+            },
+        )
+        server, task = await start_server(config, Runtime(config))
+        app = server.config.app
+        assert isinstance(app, Litestar)
+        try:
+            yield ModelFreeServer(f"http://127.0.0.1:{config.port}", app.state.services.store, Path(data))
+        finally:
+            await stop_server(server, task)
 
 
 async def start_process(env: dict[str, str], port: int) -> tuple[asyncio.subprocess.Process, str]:

@@ -5,7 +5,6 @@ receiver subscribed to the webhook events the test follows, whose deliveries are
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -14,14 +13,11 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from litestar import Litestar
-from server_testkit import start_server, stop_server
+from server_testkit import model_free_server
 from standardwebhooks import Webhook
 from webhook_receiver import Receiver
 
 from server.db.store import Store
-from server.runtime import Runtime
-from server.settings import Settings
 
 KEY = "workflow-test-key"
 DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -81,34 +77,21 @@ async def workflow_server(
     `event_types` going to a local receiver; `settings` are added to the model-free ones."""
     receiver = await Receiver().start()
     try:
-        with tempfile.TemporaryDirectory(prefix="shanmian-workflow-") as data:
-            config = Settings.from_env(
-                {},
-                api_key=KEY,
-                port=port,
-                data_dir=Path(data),
-                database_url=database_url,
-                voice=False,
-                llm_backend="none",
-                score_backend="none",
-                plan_model="none",
-                rate_limit_per_minute=1_000_000,
-                stream_handshakes_burst=1_000_000,  # the limit itself: tests/security/test_security_stream_rates.py
-                webhook_allowed_targets="loopback",
-                **settings,
+        async with model_free_server(
+            port,
+            KEY,
+            "shanmian-workflow-",
+            database_url=database_url,
+            stream_handshakes_burst=1_000_000,  # the limit itself: tests/security/test_security_stream_rates.py
+            webhook_allowed_targets="loopback",
+            **settings,
+        ) as server:
+            made = kind(server.base, server.store, receiver, "", server.data_dir)
+            hook = await made.call(
+                "POST", "/v1/webhooks/endpoints", {"url": receiver.url, "event_types": list(event_types)}
             )
-            server, task = await start_server(config, Runtime(config))
-            app = server.config.app
-            assert isinstance(app, Litestar)
-            try:
-                made = kind(f"http://127.0.0.1:{config.port}", app.state.services.store, receiver, "", Path(data))
-                hook = await made.call(
-                    "POST", "/v1/webhooks/endpoints", {"url": receiver.url, "event_types": list(event_types)}
-                )
-                assert hook.status_code == 201, hook.text
-                made.secret = hook.json()["secret"]
-                yield made
-            finally:
-                await stop_server(server, task)
+            assert hook.status_code == 201, hook.text
+            made.secret = hook.json()["secret"]
+            yield made
     finally:
         await receiver.stop()

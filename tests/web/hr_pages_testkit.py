@@ -4,23 +4,18 @@ writers make them, no models needed; and an HR page in Chromium that already hol
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from litestar import Litestar
-from server_testkit import start_server, stop_server
+from server_testkit import model_free_server
 
 from dialogue.report import AnswerScore, DimensionScore, DimensionStatus, Report, ScorerInfo, Signals, band, recommend
 from dialogue.session import QuestionKind, Turn
 from server.db.status import InterviewStatus
 from server.db.store import Store
-from server.runtime import Runtime
-from server.settings import Settings
 
 KEY = "hr-pages-key"
 N = 40
@@ -154,25 +149,8 @@ async def analytics_job(site: HrSite, title: str = "Data engineer") -> str:
 @pytest.fixture(scope="module")
 async def hr_site(free_port: Callable[[], int]) -> AsyncIterator[HrSite]:
     """A real server on SQLite, no models."""
-    with tempfile.TemporaryDirectory(prefix="shanmian-hr-pages-") as data:
-        settings = Settings.from_env(
-            {},
-            api_key=KEY,
-            port=free_port(),
-            data_dir=Path(data),
-            voice=False,
-            llm_backend="none",
-            score_backend="none",
-            plan_model="none",
-            rate_limit_per_minute=1_000_000,
-        )
-        server, task = await start_server(settings, Runtime(settings))
-        app = server.config.app
-        assert isinstance(app, Litestar)
-        try:
-            yield HrSite(f"http://127.0.0.1:{settings.port}", app.state.services.store)
-        finally:
-            await stop_server(server, task)
+    async with model_free_server(free_port(), KEY, "shanmian-hr-pages-") as server:
+        yield HrSite(server.base, server.store)
 
 
 async def hr_page(browser: Any, url: str, device: dict[str, Any], lang: str = "en") -> Any:

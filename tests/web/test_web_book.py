@@ -6,7 +6,6 @@ Chinese in Asia/Shanghai; a refusal shows the server's message; the "any time be
 from __future__ import annotations
 
 import re
-import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,13 +15,10 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from litestar import Litestar
-from server_testkit import start_server, stop_server
+from server_testkit import model_free_server
 from web_testkit import launch_chromium, shot
 
 from hr import scheduling
-from server.runtime import Runtime
-from server.settings import Settings
 
 KEY = "book-page-key"
 PHONE = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
@@ -64,24 +60,8 @@ class Site:
 
 @pytest.fixture(scope="module")
 async def site(free_port: Callable[[], int]) -> AsyncIterator[Site]:
-    with tempfile.TemporaryDirectory(prefix="shanmian-book-page-") as data:
-        settings = Settings.from_env(
-            {},
-            api_key=KEY,
-            port=free_port(),
-            data_dir=Path(data),
-            voice=False,
-            llm_backend="none",
-            score_backend="none",
-            plan_model="none",
-            rate_limit_per_minute=1_000_000,
-        )
-        server, task = await start_server(settings, Runtime(settings))
-        assert isinstance(server.config.app, Litestar)
-        try:
-            yield Site(f"http://127.0.0.1:{settings.port}")
-        finally:
-            await stop_server(server, task)
+    async with model_free_server(free_port(), KEY, "shanmian-book-page-") as server:
+        yield Site(server.base)
 
 
 @pytest.fixture(scope="module")

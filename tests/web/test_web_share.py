@@ -6,7 +6,6 @@ the "request a human review" button makes the request HR sees, and the page then
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,16 +13,13 @@ from typing import Any
 
 import httpx
 import pytest
-from litestar import Litestar
-from server_testkit import start_server, stop_server
+from server_testkit import model_free_server
 from web_testkit import launch_chromium, shot
 
 from dialogue.report import DimensionScore, DimensionStatus, Report, ScorerInfo, band, recommend
 from dialogue.session import QuestionKind, Turn
 from server.db.status import InterviewStatus
 from server.db.store import Store
-from server.runtime import Runtime
-from server.settings import Settings
 
 KEY = "share-page-key"
 PHONE = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
@@ -96,25 +92,8 @@ class Site:
 
 @pytest.fixture(scope="module")
 async def site(free_port: Callable[[], int]) -> AsyncIterator[Site]:
-    with tempfile.TemporaryDirectory(prefix="shanmian-share-page-") as data:
-        settings = Settings.from_env(
-            {},
-            api_key=KEY,
-            port=free_port(),
-            data_dir=Path(data),
-            voice=False,
-            llm_backend="none",
-            score_backend="none",
-            plan_model="none",
-            rate_limit_per_minute=1_000_000,
-        )
-        server, task = await start_server(settings, Runtime(settings))
-        app = server.config.app
-        assert isinstance(app, Litestar)
-        try:
-            yield Site(f"http://127.0.0.1:{settings.port}", app.state.services.store)
-        finally:
-            await stop_server(server, task)
+    async with model_free_server(free_port(), KEY, "shanmian-share-page-") as server:
+        yield Site(server.base, server.store)
 
 
 @pytest.fixture(scope="module")
