@@ -7,6 +7,7 @@ needs: no service reaches another through `app.state`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -14,6 +15,7 @@ from litestar.di import Provide
 
 from server.bus import Bus
 from server.db.leases import Leases
+from server.db.sealed_tokens import adopt_key, seal_plain_tokens
 from server.db.store import Store
 from server.planning import Drafts, redraft_unfinished
 from server.privacy.erasure import Eraser
@@ -24,9 +26,11 @@ from server.stream.lease_sweeper import LeaseSweeper
 from server.stream.recording import Recordings
 from server.stream.registry import LiveInterviews
 from server.stream.rtc import RtcPeers
+from server.token_vault import load_vault
 from server.webhooks import Webhooks
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class Services:
@@ -52,7 +56,11 @@ class Services:
         recordings and WebRTC peers; the eraser, the retention job (its first run now) and the lease sweeper need only
         the store."""
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self._store = await Store.open(self.settings.sqlalchemy_url)
+        vault = load_vault(self.settings.token_key, self.settings.data_dir)
+        self._store = await Store.open(self.settings.sqlalchemy_url, vault)
+        await adopt_key(self._store.engine, vault)  # before any token is sealed or opened here
+        if sealed := await seal_plain_tokens(self._store.engine, vault):
+            log.info("sealed the tokens of %d interviews and invitations stored in plain text", sealed)
         self._webhooks = Webhooks(self._store, self.settings)  # the outbox first: every state change yields its event
         self._webhooks.start()
         self._eraser = Eraser(self._store, self.bus, self.settings.recordings_path)

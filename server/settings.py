@@ -31,6 +31,8 @@ class Settings:
     port: int = 8000
     public_url: str = ""  # where candidates reach the server, for join_url; default http://host:port
     api_key: str = ""  # HR/integrator bearer key; generated (and printed) when empty
+    # Seals interviews' and invitations' tokens in the database (server/token_vault.py); empty: data_dir/token.key.
+    token_key: str = field(default="", repr=False)
     data_dir: Path = Path("data")
     database_url: str = ""  # default: SQLite file in data_dir
     redis_url: str = ""  # set: the event bus and rate limits live in Redis

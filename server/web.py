@@ -52,7 +52,7 @@ async def candidate_info(
     Needs the interview's candidate token; an unknown id answers like a wrong token (ids are not to be probed).
     """
     row = await store.interview(interview_id)
-    if not candidate_token_opens(row, token, settings.candidate_token_days) or row is None:
+    if not candidate_token_opens(store.vault, row, token, settings.candidate_token_days) or row is None:
         raise ApiError(
             HTTP_401_UNAUTHORIZED, "unauthorized", "this link is not valid; open the link from your invitation"
         )

@@ -10,7 +10,7 @@ import tempfile
 import wave
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,8 @@ FINAL_TYPES = ("closed",)
 # idle 2-core box (bench/scoring.py measures it). A bound on a hang, under the suite's per-test timeout, not on speed.
 REPORT_WAIT_S = 180.0
 ROOT = Path(__file__).resolve().parents[1]
+# The token key (server/token_vault.py) of every server the suite starts, unless a test gives its own.
+SUITE_TOKEN_KEY = "shanmian-test-suite-token-key-0123456789"
 
 # A job's plan as stored, for jobs a test writes straight into the database: every REST read of a job parses it (and
 # a shared PostgreSQL shows one test's jobs to the others).
@@ -205,6 +207,10 @@ def assert_hr_and_candidate_reports(observed: list[dict[str, Any]], candidate: l
 
 
 async def start_server(settings: Settings, runtime: Runtime | None) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+    """`settings` without a token key get the suite's: the suite's servers are nodes of one deployment (they share
+    the session's PostgreSQL database), and such nodes share their key as an operator's would."""
+    if not settings.token_key:
+        settings = replace(settings, token_key=SUITE_TOKEN_KEY)
     app = create_app(settings, runtime)
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, ws_max_size=WS_MAX_BYTES, log_level="warning", lifespan="on"
@@ -266,6 +272,7 @@ async def start_process(env: dict[str, str], port: int) -> tuple[asyncio.subproc
         **os.environ,
         **env,
         "SHANMIAN_API_KEY": "two-process-key",
+        "SHANMIAN_TOKEN_KEY": SUITE_TOKEN_KEY,
         "SHANMIAN_PORT": str(port),
         "SHANMIAN_LLM_BACKEND": "none",  # templates only: each process starts in a second, loading no model
         "SHANMIAN_VOICE": "0",

@@ -48,11 +48,11 @@ from server.db.booking import (
     JobAvailability,
     JobNotFound,
     SqlBookings,
-    join_url,
 )
 from server.db.status import InterviewStatus
 from server.db.tables import BookingRow
 from server.errors import ApiError, ErrorBody, errors
+from server.interview_tokens import join_url
 from server.people import RECRUITING, Principal, roles
 from server.route_audit import audited
 from server.settings import Settings
@@ -463,4 +463,4 @@ class BookingController(Controller):
             await bookings.may_start_now(mode, utc_now())
         except BookingError as exc:
             raise _booking_error(exc) from exc
-        return StartOut(join_url(settings.base_url, view.interview))
+        return StartOut(join_url(settings.base_url, view.interview.id, token or ""))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from typing import Any
 
@@ -27,7 +26,7 @@ from server.db.status import InterviewStatus, JobStatus, ReportSource
 from server.db.store import Store, StoredReportError, report_from_json
 from server.db.tables import InterviewRow
 from server.errors import ApiError, bad_request, conflict, errors, not_found
-from server.interview_tokens import candidate_token_opens
+from server.interview_tokens import candidate_token_opens, join_url, seal_new_tokens
 from server.people import RECRUITING, REVIEWING, Principal, roles
 from server.planning import Drafts, draft_interview_probes
 from server.runtime import Runtime
@@ -72,11 +71,10 @@ class InterviewController(Controller):
             candidate_id=data.candidate_id,
             mode=data.mode,
             status=InterviewStatus.SCHEDULED,
-            candidate_token=secrets.token_urlsafe(24),
-            observer_token=secrets.token_urlsafe(24),
             scheduled_at=data.scheduled_at,
             plan_version=job.plan_version,  # pinned: later edits of the plan do not change this interview
         )
+        candidate_token, observer_token = seal_new_tokens(store.vault, row)  # shown here once, in plain text
         await store.add_interview(row)
         if candidate.resume_text and job.resume_probes > 0 and settings.plan_model != "none" and runtime.planner:
             drafts.start(
@@ -91,9 +89,9 @@ class InterviewController(Controller):
             job_id=row.job_id,
             candidate_id=row.candidate_id,
             mode=row.mode,
-            candidate_token=row.candidate_token,
-            observer_token=row.observer_token,
-            join_url=f"{settings.base_url}/join/{row.id}?token={row.candidate_token}",
+            candidate_token=candidate_token,
+            observer_token=observer_token,
+            join_url=join_url(settings.base_url, row.id, candidate_token),
             status=InterviewStatus(row.status),
             scheduled_at=row.scheduled_at,
             plan_version=row.plan_version,
@@ -149,7 +147,7 @@ class InterviewController(Controller):
         row = await store.interview(interview_id)
         if reader is not None and (row is None or not reader.sees(row.job_id)):
             raise not_found("interview", interview_id)
-        candidate = candidate_token_opens(row, token, settings.candidate_token_days)
+        candidate = candidate_token_opens(store.vault, row, token, settings.candidate_token_days)
         if principal is not None and reader is None and not candidate:
             raise ApiError(
                 HTTP_403_FORBIDDEN,

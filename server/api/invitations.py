@@ -45,11 +45,12 @@ from server.db.invitations import InterviewUnderway, InvitationNotFound, SqlInvi
 from server.db.store import Store
 from server.db.tables import InvitationRow
 from server.errors import ApiError, ErrorBody, bad_request, conflict, errors, not_found
-from server.interview_tokens import candidate_token_lapsed
+from server.interview_tokens import candidate_token, candidate_token_lapsed
 from server.mail import Mail
 from server.people import RECRUITING, Principal, roles
 from server.route_audit import audited
 from server.settings import Settings
+from server.token_vault import TokenKeyError, TokenVault
 
 Id = Annotated[str, Meta(min_length=1, max_length=64)]
 Mode = Literal["voice", "video", "text"]
@@ -99,16 +100,17 @@ def link_for(settings: Settings, invitation_id: str, token: str) -> str:
     return f"{settings.base_url}/invite/{invitation_id}?token={token}"
 
 
-def invitation_out(row: InvitationRow, settings: Settings, now: datetime) -> InvitationOut:
+def invitation_out(row: InvitationRow, settings: Settings, now: datetime, vault: TokenVault) -> InvitationOut:
+    invitation = invitation_of(row, vault)
     return InvitationOut(
         id=row.id,
         job_id=row.job_id,
         candidate_id=row.candidate_id,
         interview_id=row.interview_id,
-        link=link_for(settings, row.id, row.token),
+        link=link_for(settings, row.id, invitation.token),
         language=row.language,
         mode=row.mode,
-        state=invitation_of(row).state(now).value,
+        state=invitation.state(now).value,
         created_at=row.created_at,
         expires_at=row.expires_at,
         revoked_at=row.revoked_at,
@@ -245,7 +247,10 @@ class InvitationController(Controller):
     ) -> list[InvitationOut]:
         """Invitations, newest first (one job's with `?job_id=`), each with its link's state now."""
         now = utc_now()
-        return [invitation_out(r, settings, now) for r in await invitations.invitations(job_id, limit, principal.jobs)]
+        return [
+            invitation_out(r, settings, now, invitations.store.vault)
+            for r in await invitations.invitations(job_id, limit, principal.jobs)
+        ]
 
     @get("/{invitation_id:str}", opt=audited("invitation_viewed"), responses=errors(401, 404))
     async def get_invitation(
@@ -255,7 +260,9 @@ class InvitationController(Controller):
         settings: NamedDependency[Settings],
         principal: NamedDependency[Principal],
     ) -> InvitationOut:
-        return invitation_out(await _invitation(invitations, invitation_id, principal), settings, utc_now())
+        return invitation_out(
+            await _invitation(invitations, invitation_id, principal), settings, utc_now(), invitations.store.vault
+        )
 
     @post(
         "/{invitation_id:str}/revoke",
@@ -280,7 +287,7 @@ class InvitationController(Controller):
             raise not_found("invitation", invitation_id) from None
         except InterviewUnderway as exc:
             raise conflict(f"invitation {invitation_id} cannot be revoked: {exc}") from exc
-        return invitation_out(row, settings, now)
+        return invitation_out(row, settings, now, invitations.store.vault)
 
 
 @get("/invite/{invitation_id:str}", include_in_schema=False)
@@ -299,8 +306,12 @@ async def invitation_link(
             HTTP_401_UNAUTHORIZED, "unauthorized", "this invitation link is not valid; open the link from your e-mail"
         )
     row, interview = found
+    vault = invitations.store.vault
     try:
-        check_link(invitation_of(row), now)
+        check_link(invitation_of(row, vault), now)
     except LinkClosedError as exc:
         raise ApiError(HTTP_401_UNAUTHORIZED, exc.code, str(exc)) from exc
-    return Redirect(f"/join/{interview.id}?token={interview.candidate_token}", status_code=HTTP_303_SEE_OTHER)
+    candidate = candidate_token(vault, interview)
+    if candidate is None:  # ruled out by the node's start (server/db/sealed_tokens.py), unless the key file changed
+        raise TokenKeyError(f"interview {interview.id}: its candidate token does not open with this node's key")
+    return Redirect(f"/join/{interview.id}?token={candidate}", status_code=HTTP_303_SEE_OTHER)

@@ -82,7 +82,7 @@ class MailController(Controller):
             row = await mail.outbox.message(mail_id)
         except MailNotFound:
             raise not_found("message", mail_id) from None
-        out = mail_out(row)
+        out, source = mail_out(row), mail.outbox.source(row)
         return MailDetail(
-            **{f: getattr(out, f) for f in out.__struct_fields__}, text=plain_text(row.message), message=row.message
+            **{f: getattr(out, f) for f in out.__struct_fields__}, text=plain_text(source), message=source
         )

@@ -74,7 +74,7 @@ async def give_consent(
     refuse or withdraw it (403 otherwise). An unknown id answers like a wrong token (401) unless such a key asks.
     """
     row = await store.interview(interview_id)
-    candidate = candidate_token_opens(row, token, settings.candidate_token_days)
+    candidate = candidate_token_opens(store.vault, row, token, settings.candidate_token_days)
     principal = None if candidate else await authenticator(request).optional(request)
     hr = principal if principal is not None and principal.role in RECRUITING else None
     if hr is not None and row is not None and not hr.sees(row.job_id):

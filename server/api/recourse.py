@@ -64,7 +64,7 @@ def recourse_out(r: RecourseRequest) -> RecourseOut:
 async def candidates_interview(store: Store, settings: Settings, interview_id: str, token: str | None) -> InterviewRow:
     row = await store.interview(interview_id)
     # An unknown id, and a token past its days, answer like a wrong token: ids are not to be probed.
-    if not candidate_token_opens(row, token, settings.candidate_token_days) or row is None:
+    if not candidate_token_opens(store.vault, row, token, settings.candidate_token_days) or row is None:
         raise ApiError(HTTP_401_UNAUTHORIZED, "unauthorized", "send ?token=<candidate_token> of this interview")
     return row
 

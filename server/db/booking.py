@@ -43,9 +43,10 @@ from hr.webhook_events import InterviewCancelled, InterviewRescheduled, Intervie
 from server.db.status import InterviewStatus
 from server.db.store import Store
 from server.db.tables import AvailabilityRow, BookingRow, CandidateRow, InterviewRow, JobRow, SeatRow
-from server.interview_tokens import candidate_token_opens
+from server.interview_tokens import candidate_token, candidate_token_opens, join_url
 from server.mail.outbox import MailOutbox
 from server.reminders.table import drop_reminders, plan_reminders
+from server.token_vault import TokenKeyError, TokenVault
 from server.webhooks.outbox import WebhookOutbox
 
 T = TypeVar("T")
@@ -153,22 +154,21 @@ def booked(row: BookingRow) -> Booked:
     )
 
 
-def join_url(base_url: str, interview: InterviewRow) -> str:
-    return f"{base_url}/join/{interview.id}?token={interview.candidate_token}"
-
-
 async def calendar_invitation(
-    session: AsyncSession, interview: InterviewRow, letterhead: Letterhead
+    session: AsyncSession, interview: InterviewRow, letterhead: Letterhead, vault: TokenVault
 ) -> Invitation | None:
     """What the booking's e-mails say around its times; None when the candidate has no e-mail address."""
     job = await session.get(JobRow, interview.job_id)
     candidate = await session.get(CandidateRow, interview.candidate_id)
     if job is None or candidate is None or not candidate.email:
         return None
+    token = candidate_token(vault, interview)
+    if token is None:  # ruled out by the node's start (server/db/sealed_tokens.py), unless the key file changed
+        raise TokenKeyError(f"interview {interview.id}: its candidate token does not open with this node's key")
     return Invitation(
         job_title=job.title,
         language="zh" if job.language == "zh" else "en",
-        join_url=join_url(letterhead.base_url, interview),
+        join_url=join_url(letterhead.base_url, interview.id, token),
         organizer=letterhead.sender,
         candidate=Person(candidate.email, candidate.name),
         uid_domain=letterhead.domain,
@@ -221,7 +221,10 @@ class SqlBookings:
         the same work."""
         async with self._session() as s:
             interview = await s.get(InterviewRow, interview_id)
-            if not candidate_token_opens(interview, token, self.candidate_token_days) or interview is None:
+            if (
+                not candidate_token_opens(self.store.vault, interview, token, self.candidate_token_days)
+                or interview is None
+            ):
                 return None
             availability = await s.get(AvailabilityRow, interview.job_id)
             booking = await self._newest_booking(s, interview_id)
@@ -469,7 +472,7 @@ class SqlBookings:
             await drop_reminders(s, row.id, now)
         else:
             await plan_reminders(s, booking, interview.id, self.reminder_offsets, now)
-        invitation = await calendar_invitation(s, interview, self.letterhead)
+        invitation = await calendar_invitation(s, interview, self.letterhead, self.store.vault)
         if invitation is None:
             return
         message = booking_email(booking, invitation, now, row.shown_zone)

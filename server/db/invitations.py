@@ -9,7 +9,6 @@ candidate booked a time: the booking, made while the link was open, is the appoi
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -24,12 +23,14 @@ from server.auth import token_matches
 from server.db.status import InterviewStatus, JobStatus
 from server.db.store import Store
 from server.db.tables import BookingRow, CandidateRow, IdempotencyKeyRow, InterviewRow, InvitationRow, JobRow
+from server.interview_tokens import seal_new_tokens
 from server.mail.outbox import MailOutbox
+from server.token_vault import INVITATION, STORED_ANSWER, TokenKeyError, TokenVault, new_token
 from server.webhooks.outbox import WebhookOutbox
 
 SCOPE = "POST /v1/invitations"
 # Compared against when the id is unknown: as long as a real token, matching nothing anyone was given.
-_NO_INVITATION = secrets.token_urlsafe(24)
+_NO_INVITATION = new_token()
 REVOKED_REASON = "invitation_revoked"
 EXPIRED_REASON = "invitation_expired"
 
@@ -46,13 +47,21 @@ def _language(code: str) -> Language:
     return "zh" if code == "zh" else "en"
 
 
-def invitation_of(row: InvitationRow) -> Invitation:
+def invitation_token(vault: TokenVault, row: InvitationRow) -> str:
+    """The link's token in plain text; a node's start has checked that its key opens the database's tokens."""
+    token = vault.open(INVITATION, row.id, row.token)
+    if token is None:
+        raise TokenKeyError(f"invitation {row.id}: its token does not open with this node's key")
+    return token
+
+
+def invitation_of(row: InvitationRow, vault: TokenVault) -> Invitation:
     return Invitation(
         id=row.id,
         job_id=row.job_id,
         candidate_id=row.candidate_id,
         interview_id=row.interview_id,
-        token=row.token,
+        token=invitation_token(vault, row),
         language=_language(row.language),
         mode=row.mode,
         created_at=row.created_at,
@@ -61,32 +70,35 @@ def invitation_of(row: InvitationRow) -> Invitation:
     )
 
 
-def _key_record(row: IdempotencyKeyRow) -> KeyRecord:
-    return KeyRecord(row.key, row.fingerprint, row.created_at, row.locked_until, row.answer, row.status_code)
+def _key_record(row: IdempotencyKeyRow, vault: TokenVault) -> KeyRecord:
+    answer = vault.open(STORED_ANSWER, f"{row.scope}:{row.key}", row.answer) if row.answer is not None else None
+    if row.answer is not None and answer is None:
+        raise TokenKeyError(f"the stored answer of Idempotency-Key {row.key!r} does not open with this node's key")
+    return KeyRecord(row.key, row.fingerprint, row.created_at, row.locked_until, answer, row.status_code)
 
 
-def _interview_row(planned: PlannedInvitation, plan_version: int) -> InterviewRow:
+def _interview_row(planned: PlannedInvitation, plan_version: int, vault: TokenVault) -> InterviewRow:
     inv = planned.invitation
-    return InterviewRow(
+    row = InterviewRow(
         id=inv.interview_id,
         job_id=inv.job_id,
         candidate_id=inv.candidate_id,
         mode=inv.mode,
         status=InterviewStatus.SCHEDULED,
-        candidate_token=secrets.token_urlsafe(24),
-        observer_token=secrets.token_urlsafe(24),
         plan_version=plan_version,  # pinned, as for an interview scheduled over POST /v1/interviews
     )
+    seal_new_tokens(vault, row)  # the candidate's reaches them through the link's redirect; the observer's HR's
+    return row
 
 
-def _invitation_row(planned: PlannedInvitation) -> InvitationRow:
+def _invitation_row(planned: PlannedInvitation, vault: TokenVault) -> InvitationRow:
     inv = planned.invitation
     return InvitationRow(
         id=inv.id,
         job_id=inv.job_id,
         candidate_id=inv.candidate_id,
         interview_id=inv.interview_id,
-        token=inv.token,
+        token=vault.seal(INVITATION, inv.id, inv.token),
         language=inv.language,
         mode=inv.mode,
         created_at=inv.created_at,
@@ -124,7 +136,7 @@ class SqlInvitations:
             found = await s.get(IdempotencyKeyRow, (SCOPE, key))
         if found is None:  # released between our insert and this read: the client may simply retry
             return KeyRecord(key, body_fingerprint, now, locked_until)
-        return _key_record(found)
+        return _key_record(found, self.store.vault)
 
     async def take_over_key(
         self, previous: KeyRecord, body_fingerprint: str, now: datetime, locked_until: datetime
@@ -171,7 +183,7 @@ class SqlInvitations:
             job = await s.get(JobRow, planned[0].invitation.job_id) if planned else None
             plan_version = job.plan_version if job is not None else 1
             # Reads and e-mails are done; the writes come last, so the database is locked for as short a time as can be.
-            s.add_all(_interview_row(p, plan_version) for p in planned)
+            s.add_all(_interview_row(p, plan_version, self.store.vault) for p in planned)
             await s.flush()  # the interviews before the invitations that point at them
             for p in planned:
                 if p.email is not None and p.mail_id is not None:
@@ -183,7 +195,7 @@ class SqlInvitations:
                         p.email,
                         candidate_id=p.invitation.candidate_id,
                     )
-            s.add_all(_invitation_row(p) for p in planned)
+            s.add_all(_invitation_row(p, self.store.vault) for p in planned)
             await s.flush()
             for p in planned:
                 await self.webhooks.candidate_invited(s, p.invitation)
@@ -191,7 +203,10 @@ class SqlInvitations:
                 await s.execute(
                     update(IdempotencyKeyRow)
                     .where(IdempotencyKeyRow.scope == SCOPE, IdempotencyKeyRow.key == key)
-                    .values(status_code=status_code, answer=answer)
+                    # The answer holds the candidates' links: sealed like the tokens themselves.
+                    .values(
+                        status_code=status_code, answer=self.store.vault.seal(STORED_ANSWER, f"{SCOPE}:{key}", answer)
+                    )
                 )
 
     # --- HR's reads, the link, revocation ----------------------------------------------------------------------
@@ -232,7 +247,8 @@ class SqlInvitations:
                     .where(InvitationRow.id == invitation_id)
                 )
             ).first()
-        matches = token_matches(found[0].token if found is not None else _NO_INVITATION, token)
+        stored = self.store.vault.open(INVITATION, found[0].id, found[0].token) if found is not None else None
+        matches = token_matches(stored or _NO_INVITATION, token)
         return (found[0], found[1]) if matches and found is not None else None
 
     async def revoke(self, invitation_id: str, now: datetime) -> InvitationRow:

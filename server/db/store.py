@@ -37,6 +37,7 @@ from server.db.tables import (
     ReportVersionRow,
     TurnRow,
 )
+from server.token_vault import TokenVault
 
 # Where an interview may go from, for each status it may go to: an ended interview never goes live again, and
 # its end (completed, or abandoned) is not rewritten by a late second end.
@@ -124,13 +125,16 @@ class TransitionListener(Protocol):
 
 
 class Store:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, vault: TokenVault | None = None) -> None:
         self.engine = engine
+        # Seals and opens the interviews' and invitations' tokens; a store opened without the node's key (a tool, a
+        # test) gets a key of its own, and opens only tokens it sealed itself or that are stored in plain text.
+        self.vault = vault if vault is not None else TokenVault.ephemeral()
         self._session = async_sessionmaker(engine, expire_on_commit=False)
         self.listeners: list[TransitionListener] = []  # see TransitionListener (server.webhooks adds the outbox)
 
     @classmethod
-    async def open(cls, url: str) -> Store:
+    async def open(cls, url: str, vault: TokenVault | None = None) -> Store:
         """Connects and migrates to the newest schema."""
         kwargs: dict[str, Any] = {}
         if url.startswith("sqlite"):
@@ -139,7 +143,7 @@ class Store:
         if url.startswith("sqlite"):
             sqlalchemy_event.listen(engine.sync_engine, "connect", _secure_delete)
         await migrate.upgrade(engine)
-        return cls(engine)
+        return cls(engine, vault)
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -96,8 +96,9 @@ class InterviewRow(Base):
     candidate_id: Mapped[str] = mapped_column(ForeignKey("candidates.id"), index=True)
     mode: Mapped[str] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(16), index=True)  # an InterviewStatus value
-    candidate_token: Mapped[str] = mapped_column(String(64), unique=True)
-    observer_token: Mapped[str] = mapped_column(String(64), unique=True)
+    # Sealed (server/token_vault.py): open them with the store's vault, never compare them as stored.
+    candidate_token: Mapped[str] = mapped_column(String(128), unique=True)
+    observer_token: Mapped[str] = mapped_column(String(128), unique=True)
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -316,6 +317,14 @@ class DemographicsRow(Base):
 # --- invitations and e-mail (issue 15, items 1 and 4): invitations with their links, Idempotency-Keys, the mail outbox
 
 
+class TokenKeyRow(Base):
+    """The fingerprint (an HMAC, not the key) of the key this database's tokens are sealed with: one row."""
+
+    __tablename__ = "token_key"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+
+
 class InvitationRow(Base):
     """A candidate invited to a job, with the interview their link opens; the link closes at `expires_at` or when
     revoked."""
@@ -325,7 +334,7 @@ class InvitationRow(Base):
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), index=True)
     candidate_id: Mapped[str] = mapped_column(ForeignKey("candidates.id"), index=True)
     interview_id: Mapped[str] = mapped_column(ForeignKey("interviews.id"), unique=True)
-    token: Mapped[str] = mapped_column(String(64), unique=True)  # the link's secret
+    token: Mapped[str] = mapped_column(String(128), unique=True)  # the link's secret, sealed (server/token_vault.py)
     language: Mapped[str] = mapped_column(String(8))
     mode: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -33,7 +33,7 @@ class Mail:
 
     def start(self, store: Store) -> None:
         smtp = SmtpSender(self.settings) if self.settings.smtp_host else None
-        self._outbox = MailOutbox(store.engine, sending=smtp is not None)
+        self._outbox = MailOutbox(store.engine, vault=store.vault, sending=smtp is not None)
         if smtp is not None:
             self._worker = MailWorker(self._outbox, smtp)
             self._outbox.on_added = self._worker.wake

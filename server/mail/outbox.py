@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from server.db.tables import MailRow
+from server.token_vault import MAIL_MESSAGE, TokenKeyError, TokenVault
 
 Clock = Callable[[], datetime]
 
@@ -58,7 +59,8 @@ def _insert_once(session: AsyncSession) -> Insert:
 class MailOutbox:
     """Every read and write of the mail_outbox table. `sending`: whether an SMTP worker will send what is added."""
 
-    def __init__(self, engine: AsyncEngine, *, sending: bool, clock: Clock = utc_now) -> None:
+    def __init__(self, engine: AsyncEngine, *, vault: TokenVault, sending: bool, clock: Clock = utc_now) -> None:
+        self.vault = vault  # messages hold the candidates' links: stored sealed, as the tokens themselves
         self.sending = sending
         self.clock = clock
         self._session = async_sessionmaker(engine, expire_on_commit=False)
@@ -85,7 +87,7 @@ class MailOutbox:
             "candidate_id": candidate_id,
             "to_address": str(message["To"]),
             "subject": str(message["Subject"]),
-            "message": message.as_string(),
+            "message": self.vault.seal(MAIL_MESSAGE, mail_id, message.as_string()),
             "state": MailState.PENDING if self.sending else MailState.HELD,
             "attempts": 0,
             "next_attempt_at": now if self.sending else None,
@@ -98,6 +100,13 @@ class MailOutbox:
             # Woken once the transaction commits: woken before, the worker would find nothing yet.
             sqlalchemy_event.listen(session.sync_session, "after_commit", lambda _: self.on_added(), once=True)
         return True
+
+    def source(self, row: MailRow) -> str:
+        """The whole message as sent (RFC 5322), opened."""
+        source = self.vault.open(MAIL_MESSAGE, row.id, row.message)
+        if source is None:
+            raise TokenKeyError(f"mail {row.id} does not open with this node's key")
+        return source
 
     async def messages(self, state: str | None = None, limit: int = 100) -> Sequence[MailRow]:
         """The newest first."""

@@ -35,7 +35,7 @@ class MailWorker(PollingWorker):
         for row in claimed:
             error, permanent = None, False
             try:
-                await self.sender.send(parse_message(row.message))
+                await self.sender.send(parse_message(self.outbox.source(row)))
             except SendFailure as exc:
                 error, permanent = exc.reason, exc.permanent
             state = await self.outbox.settle(row, self.name, error, permanent)

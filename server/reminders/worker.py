@@ -52,6 +52,7 @@ class ReminderWorker(PollingWorker):
         self.mail = mail
         self.letterhead = letterhead
         self.clock = clock
+        self.vault = store.vault  # opens the candidate token for the reminder's join link
         self._session = async_sessionmaker(store.engine, expire_on_commit=False)
 
     async def run_once(self) -> int:
@@ -97,7 +98,7 @@ class ReminderWorker(PollingWorker):
         if result.rowcount != 1:
             return 0  # another worker settled it first
         if mail_id is not None:
-            invitation = await calendar_invitation(s, interview, self.letterhead)
+            invitation = await calendar_invitation(s, interview, self.letterhead, self.vault)
             if invitation is not None:
                 message = reminder_email(mine, invitation, now, booking_row.shown_zone)
                 await self.mail.add(

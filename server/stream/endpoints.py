@@ -68,7 +68,7 @@ async def candidate_stream(
         await conn.fail("rate_limited", handshakes.refusal(), CLOSE_POLICY)
         return
     row = await store.interview(interview_id)
-    if not candidate_token_opens(row, token, settings.candidate_token_days):
+    if not candidate_token_opens(store.vault, row, token, settings.candidate_token_days):
         await conn.fail("unauthorized", CANDIDATE_REFUSED)
         return
     assert row is not None
@@ -105,7 +105,7 @@ async def observer_stream(
     if ticket is not None:
         holder = await observer_tickets.redeem(ticket, interview_id)
     else:
-        holder = observer_author(row, settings, token or bearer_key(socket))
+        holder = observer_author(store.vault, row, settings, token or bearer_key(socket))
     if holder is None:
         await conn.fail(
             "unauthorized",
@@ -160,7 +160,7 @@ async def observer_ticket(
     """
     credential = bearer_key(request)
     row = await store.interview(interview_id)
-    holder = OBSERVER_TOKEN_PASS if observer_token_opens(row, credential) else None
+    holder = OBSERVER_TOKEN_PASS if observer_token_opens(store.vault, row, credential) else None
     if holder is None:
         principal = await authenticator(request).optional(request)
         # With a key, an interview outside its jobs is as unknown as a missing one; without, an unknown id answers
@@ -198,7 +198,7 @@ async def rtc_offer(
 ) -> dict[str, str]:
     """Join an interview over WebRTC: an SDP offer (audio track, `events` data channel) in, the answer out."""
     row = await store.interview(interview_id)
-    if not candidate_token_opens(row, token, settings.candidate_token_days):
+    if not candidate_token_opens(store.vault, row, token, settings.candidate_token_days):
         raise ApiError(HTTP_401_UNAUTHORIZED, "unauthorized", CANDIDATE_REFUSED)
     assert row is not None
     if row.status in ENDED:

@@ -35,6 +35,7 @@ from server.stream.messages import (
 )
 from server.stream.registry import LiveInterviews
 from server.stream.transport import CLOSE_POLICY, Connection, LinkClosed
+from server.token_vault import TokenVault
 
 log = logging.getLogger(__name__)
 
@@ -120,10 +121,12 @@ COMMENTS = "comments"  # the one key of a connection's comment bucket
 OBSERVER_TOKEN_PASS = ObserverPass("observer", "observer")  # the interview's observer token names nobody
 
 
-def observer_author(row: InterviewRow, settings: Settings, token: str | None) -> ObserverPass | None:
+def observer_author(
+    vault: TokenVault, row: InterviewRow, settings: Settings, token: str | None
+) -> ObserverPass | None:
     """Who is watching by a credential in the WebSocket request: the interview's observer token (while it is
     scheduled or live), or the bootstrap admin's key (users' keys get a ticket first); None if neither."""
-    if observer_token_opens(row, token):
+    if observer_token_opens(vault, row, token):
         return OBSERVER_TOKEN_PASS
     if is_hr_key(settings, token):
         return ObserverPass("hr", BOOTSTRAP_ADMIN.actor)

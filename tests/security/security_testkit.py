@@ -17,10 +17,11 @@ from typing import Any
 import httpx
 import uvicorn
 import websockets
-from server_testkit import start_server
-from sqlalchemy import update
-from sqlalchemy.ext.asyncio import create_async_engine
+from server_testkit import SUITE_TOKEN_KEY, start_server
+from sqlalchemy import inspect, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
+from server.db.store import Store
 from server.db.tables import InterviewRow
 from server.runtime import Runtime
 from server.settings import Settings
@@ -68,6 +69,7 @@ def quiet_env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
         SHANMIAN_API_KEY=API_KEY,
         SHANMIAN_PORT=str(port),
         SHANMIAN_DATA_DIR=str(data_dir),
+        SHANMIAN_TOKEN_KEY=SUITE_TOKEN_KEY,
         SHANMIAN_LOG_LEVEL="INFO",  # uvicorn's access and WebSocket lines are logged at INFO
         PYTHONUNBUFFERED="1",
     )
@@ -217,3 +219,19 @@ async def backdate(settings: Settings, interview_id: str, **moments: datetime) -
             await conn.execute(update(InterviewRow).where(InterviewRow.id == interview_id).values(**moments))
     finally:
         await engine.dispose()
+
+
+async def database_text(url: str) -> str:
+    """Every row of every table of the database at `url` (a SQLAlchemy URL), as text: what a copy of it would show."""
+    store = await Store.open(url)
+    try:
+        async with store.engine.connect() as conn:
+            tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
+            return "\n".join([await _table_text(conn, t) for t in tables])
+    finally:
+        await store.close()
+
+
+async def _table_text(conn: AsyncConnection, table: str) -> str:
+    rows = (await conn.execute(text(f'SELECT * FROM "{table}"'))).all()
+    return "\n".join(f"{table}: {tuple(row)!r}" for row in rows)

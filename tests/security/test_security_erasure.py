@@ -26,9 +26,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 import websockets
-from security_testkit import ANSWER, JOB, ServerProcess, free_port, hr, start_process
-from sqlalchemy import inspect, text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from security_testkit import ANSWER, JOB, ServerProcess, database_text, free_port, hr, start_process
 
 from dialogue.resume_probes import ResumeProbe, probes_to_json
 from server.db.store import Store
@@ -146,22 +144,6 @@ async def _candidate_with_a_finished_interview(d: Deployment) -> tuple[str, str]
 # --- the scans ---------------------------------------------------------------------------------------------------
 
 
-async def _database_text(url: str) -> str:
-    """Every row of every table, as text."""
-    store = await Store.open(url)
-    try:
-        async with store.engine.connect() as conn:
-            tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
-            return "\n".join([await _table_text(conn, t) for t in tables])
-    finally:
-        await store.close()
-
-
-async def _table_text(conn: AsyncConnection, table: str) -> str:
-    rows = (await conn.execute(text(f'SELECT * FROM "{table}"'))).all()
-    return "\n".join(f"{table}: {tuple(row)!r}" for row in rows)
-
-
 async def _no_export_left(folder: Path) -> bool:
     """Whether no export zip is left in the folder, within a few seconds (a task deletes it after the answer)."""
     for _ in range(50):
@@ -211,7 +193,7 @@ async def _redis_text(url: str, prefix: str) -> str:
 
 
 async def _everything(d: Deployment) -> dict[str, str]:
-    held = {"database": await _database_text(d.database_url), "files": _files_text(d.data_dir)}
+    held = {"database": await database_text(d.database_url), "files": _files_text(d.data_dir)}
     if d.redis_url and d.redis_prefix:
         held["redis"] = await _redis_text(d.redis_url, d.redis_prefix)
     return {where: content.lower() for where, content in held.items()}

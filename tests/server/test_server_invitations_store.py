@@ -82,7 +82,7 @@ def clock() -> FakeClock:
 def invitations(store: Store, clock: FakeClock) -> SqlInvitations:
     webhooks = WebhookOutbox(store, base_url="http://hr.example", clock=clock)
     store.listeners.append(webhooks)
-    return SqlInvitations(store, webhooks, MailOutbox(store.engine, sending=False, clock=clock))
+    return SqlInvitations(store, webhooks, MailOutbox(store.engine, vault=store.vault, sending=False, clock=clock))
 
 
 def inviter(invitations: SqlInvitations, clock: FakeClock) -> Inviter:

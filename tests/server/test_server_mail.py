@@ -253,12 +253,12 @@ async def test_two_workers_on_one_database_send_each_message_once(
         smtp_username="hr-relay",
         smtp_password="s3cret",
     )
-    outbox = MailOutbox(store.engine, sending=True)
+    outbox = MailOutbox(store.engine, vault=store.vault, sending=True)
     async with async_sessionmaker(store.engine)() as s, s.begin():
         for n in range(12):
             assert await outbox.add(s, f"ml_{uuid.uuid4().hex[:12]}", f"test:{n}", "test", _message(n))
         assert not await outbox.add(s, "ml_again", "test:0", "test", _message(0)), "one message per dedup key"
-    workers = [MailWorker(MailOutbox(store.engine, sending=True), SmtpSender(settings)) for _ in range(2)]
+    workers = [MailWorker(MailOutbox(store.engine, vault=store.vault, sending=True), SmtpSender(settings)) for _ in range(2)]
 
     tried = 0
     for _ in range(4):  # each round claims at most a batch, so rounds until all are gone (and one more)
@@ -276,7 +276,7 @@ async def test_a_deferred_message_waits_for_its_retry_and_fails_once_the_retries
     smtp_port = free_port()
     controller = smtp_server(Inbox(refuse="421 4.7.0 Busy"), smtp_port)
     now = [datetime.now(UTC)]
-    outbox = MailOutbox(store.engine, sending=True, clock=lambda: now[0])
+    outbox = MailOutbox(store.engine, vault=store.vault, sending=True, clock=lambda: now[0])
     settings = Settings.from_env({}, api_key="k", smtp_host="127.0.0.1", smtp_port=smtp_port, smtp_security="none")
     worker = MailWorker(outbox, SmtpSender(settings))
     try:

@@ -37,6 +37,7 @@ ADDING_TABLES = [
     ),
     pytest.param("0013", "0012", {"users", "user_jobs", "api_keys"}, id="0013-people"),
     pytest.param("0014", "0013", {"interview_leases"}, id="0014-leases"),
+    pytest.param("0015", "0014", {"token_key"}, id="0015-sealed-tokens"),
 ]
 
 

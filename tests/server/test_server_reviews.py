@@ -29,6 +29,7 @@ from workflow_testkit import DATABASES, WorkflowServer, workflow_server
 
 from dialogue.session import QuestionKind, Turn
 from server.db.status import InterviewStatus
+from server.interview_tokens import candidate_token
 from server.settings import Settings, SettingsError
 
 SCORES = {"sql": 8.0, "design": 6.0, "communication": 7.0}
@@ -348,7 +349,7 @@ async def test_erasing_the_candidate_erases_their_reviews_scorecards_recourse_sh
     assert (await env.call("POST", f"/v1/reviews/{task['id']}/scorecard", {"recommendation": "yes"})).status_code == 201
     interview = await env.store.interview(iid)
     assert interview is not None
-    recourse = await env.call("POST", f"/v1/interviews/{iid}/recourse", token=interview.candidate_token)
+    recourse = await env.call("POST", f"/v1/interviews/{iid}/recourse", token=candidate_token(env.store.vault, interview))
     assert recourse.status_code == 201, recourse.text
     share = (await env.call("POST", f"/v1/interviews/{iid}/shares")).json()
 
@@ -372,7 +373,7 @@ async def test_a_reviewer_s_own_list_and_a_candidate_s_request_is_not_scored_as_
 
     interview = await env.store.interview(iid)
     assert interview is not None
-    asked = await env.call("POST", f"/v1/interviews/{iid}/recourse", token=interview.candidate_token)
+    asked = await env.call("POST", f"/v1/interviews/{iid}/recourse", token=candidate_token(env.store.vault, interview))
     assert asked.status_code == 201, asked.text
     request_id = asked.json()["id"]
     for method, path, body in (
