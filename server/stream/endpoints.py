@@ -99,13 +99,11 @@ async def observer_stream(
         await conn.fail("rate_limited", handshakes.refusal(), CLOSE_POLICY)
         return
     row = await store.interview(interview_id)
-    if row is None:
-        await conn.fail("not_found", f"no interview with id {interview_id!r}", CLOSE_POLICY)
-        return
     if ticket is not None:
         holder = await observer_tickets.redeem(ticket, interview_id)
     else:
         holder = observer_author(store.vault, row, settings, token or bearer_key(socket))
+    # The credential first: without one, an unknown id answers like a wrong credential (ids are not to be probed).
     if holder is None:
         await conn.fail(
             "unauthorized",
@@ -113,6 +111,9 @@ async def observer_stream(
             f"{settings.observer_ticket_ttl_s:.0f} s), ?token=<observer_token> or the HR API key (bearer or ?token=)",
             CLOSE_POLICY,
         )
+        return
+    if row is None:  # the HR key, or a ticket for an interview erased since
+        await conn.fail("not_found", f"no interview with id {interview_id!r}", CLOSE_POLICY)
         return
     if not observer_seats.take(interview_id):
         await conn.fail(

@@ -122,7 +122,7 @@ OBSERVER_TOKEN_PASS = ObserverPass("observer", "observer")  # the interview's ob
 
 
 def observer_author(
-    vault: TokenVault, row: InterviewRow, settings: Settings, token: str | None
+    vault: TokenVault, row: InterviewRow | None, settings: Settings, token: str | None
 ) -> ObserverPass | None:
     """Who is watching by a credential in the WebSocket request: the interview's observer token (while it is
     scheduled or live), or the bootstrap admin's key (users' keys get a ticket first); None if neither."""

@@ -1,6 +1,7 @@
-"""Issue 14, Low: no id-existence oracle on the candidate's routes. For the candidate WebSocket, the WebRTC offer and
-the consent route, an unknown interview id and a wrong token for a real one get the same answer (status or error
-code, message, close code) in about the same time, against a real server; the HR key still learns of unknown ids.
+"""Issue 14, Low: no id-existence oracle on the streams and the candidate's routes. For the candidate and observer
+WebSockets, the WebRTC offer and the consent route, an unknown interview id and a wrong token for a real one get the
+same answer (status or error code, message, close code) in about the same time, against a real server; the HR key
+still learns of unknown ids.
 A candidate token past its days (Medium 8) is answered like a wrong one too, so nobody learns it once worked.
 """
 
@@ -16,7 +17,16 @@ from typing import Any
 
 import httpx
 import pytest
-from security_testkit import InProcessServer, backdate, complete, hr, schedule, start_in_process, stream_refusal
+from security_testkit import (
+    API_KEY,
+    InProcessServer,
+    backdate,
+    complete,
+    hr,
+    schedule,
+    start_in_process,
+    stream_refusal,
+)
 
 TRIES = 15  # per case, alternating, so a busy moment of the machine costs both cases alike
 
@@ -56,6 +66,19 @@ async def test_the_candidate_stream_answers_an_unknown_id_like_a_wrong_token(ser
     messages, code = await stream_refusal(wrong)
     error = json.loads(messages[0])
     assert error["code"] == "unauthorized" and "join link" in error["message"] and code == 1000
+
+
+async def test_the_observer_stream_answers_an_unknown_id_like_a_wrong_token(server: InProcessServer) -> None:
+    iv = await schedule(server.base)
+    unknown = f"{server.ws}/v1/interviews/iv_doesnotexist00000000/observe?token={iv['observer_token']}"
+    wrong = f"{server.ws}/v1/interviews/{iv['id']}/observe?token=not-the-token"
+    await assert_alike(lambda: stream_refusal(unknown), lambda: stream_refusal(wrong))
+    messages, code = await stream_refusal(wrong)
+    assert json.loads(messages[0])["code"] == "unauthorized" and code == 1008
+    # HR knows which interviews exist: with the HR key an unknown id is simply not found.
+    with_key = f"{server.ws}/v1/interviews/iv_doesnotexist00000000/observe?token={API_KEY}"
+    messages, _ = await stream_refusal(with_key)
+    assert json.loads(messages[0])["code"] == "not_found"
 
 
 async def test_the_candidate_stream_answers_a_lapsed_token_like_a_wrong_one(server: InProcessServer) -> None:
