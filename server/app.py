@@ -56,6 +56,8 @@ from server.ratelimit import (
     StreamHandshakes,
     StreamRateLimitMiddleware,
     TokenBuckets,
+    allowances,
+    limits_redis,
     rate_limit_store,
     rest_rate_limit,
 )
@@ -111,7 +113,16 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
     expiry: InvitationExpiry | None = None
     people: SqlPeople | None = None
     failed_keys = TokenBuckets(settings.auth_failures_per_minute, settings.auth_failures_burst)
-    handshakes = StreamHandshakes(settings.stream_handshakes_per_minute, settings.stream_handshakes_burst)
+    # Counted in Redis when there is one: a client spreading its handshakes, or an observer their reconnects, over
+    # several nodes gets no more than from one.
+    shared_limits = limits_redis(settings)
+    handshake_allowances = allowances(
+        settings, shared_limits, "handshakes", settings.stream_handshakes_per_minute, settings.stream_handshakes_burst
+    )
+    handshakes = StreamHandshakes(handshake_allowances, settings.stream_handshakes_per_minute)
+    observer_comments = allowances(
+        settings, shared_limits, "comments", settings.observer_comments_per_minute, settings.observer_comments_burst
+    )
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -160,6 +171,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
                 await expiry.aclose()
             await mail.aclose()
             await services.stop()
+            if shared_limits is not None:
+                await shared_limits.aclose()
 
     return Litestar(
         route_handlers=[
@@ -213,6 +226,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
             "observer_tickets": Provide(lambda: observer_tickets, sync_to_thread=False),
             "observer_seats": Provide(lambda: observer_seats, sync_to_thread=False),
             "handshakes": Provide(lambda: handshakes, sync_to_thread=False),
+            "observer_comments": Provide(lambda: observer_comments, sync_to_thread=False),
             "metrics": Provide(lambda: metrics, sync_to_thread=False),
             "mail": Provide(lambda: mail, sync_to_thread=False),
             "invitations": Provide(

@@ -1,7 +1,8 @@
 """Rate limits: REST calls per client address (Litestar's RateLimitConfig, its counters in Redis when configured),
 stream text frames per token (a token bucket in front of the candidate and observer WebSockets), stream handshakes
-per client address (`StreamHandshakes`), and a candidate connection's audio (a token bucket over seconds of audio,
-`AudioBucket`).
+per client address (`StreamHandshakes`) and observers' comments per person and interview, both `Allowances` shared
+by every node through Redis when configured, and a candidate connection's audio (a token bucket over seconds of
+audio, `AudioBucket`).
 
 Over the limit, REST answers 429 `rate_limited` JSON; a stream frame is dropped with a `rate_limited` error and
 the session goes on; a handshake is accepted only to be answered `rate_limited` and closed (1008).
@@ -12,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from abc import ABC, abstractmethod
 from collections import OrderedDict
 from datetime import timedelta
 from typing import Any
@@ -43,32 +45,50 @@ AUDIO_REAL_TIME_FACTOR = 2.0
 AUDIO_BURST_S = 5.0
 
 
-class FailOpenStore(Store):
-    """A Redis store that falls back to process memory while Redis is away: a Redis outage must not turn
-    every REST call into a 500 (limits are then per process until it returns)."""
+class RedisOutage:
+    """While Redis fails, its callers count in process memory instead, so an outage never turns a limit into an
+    error or a lockout (limits are then per process until it returns). One warning when it goes, one when it is back."""
 
     RETRY_AFTER_S = 5.0  # while failing, Redis is tried again only this often: each try may wait a connect timeout
+
+    def __init__(self) -> None:
+        self.failing = False
+        self._failed_at = 0.0
+
+    def waiting(self) -> bool:
+        """Whether to skip Redis for now: it failed less than RETRY_AFTER_S ago."""
+        return self.failing and time.monotonic() - self._failed_at < self.RETRY_AFTER_S
+
+    def failed(self, exc: Exception) -> None:
+        if not self.failing:
+            log.warning("rate limits: Redis is unavailable (%s); counting in this process meanwhile", exc)
+        self.failing = True
+        self._failed_at = time.monotonic()
+
+    def answered(self) -> None:
+        if self.failing:
+            log.warning("rate limits: Redis is back")
+            self.failing = False
+
+
+class FailOpenStore(Store):
+    """A Redis store that falls back to process memory while Redis is away: a Redis outage must not turn
+    every REST call into a 500."""
 
     def __init__(self, primary: Store) -> None:
         self.primary = primary
         self.fallback = MemoryStore()
-        self.failing = False
-        self._failed_at = 0.0
+        self.outage = RedisOutage()
 
     async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        if self.failing and time.monotonic() - self._failed_at < self.RETRY_AFTER_S:
+        if self.outage.waiting():
             return await getattr(self.fallback, name)(*args, **kwargs)
         try:
             result = await getattr(self.primary, name)(*args, **kwargs)
         except (RedisError, OSError) as exc:
-            if not self.failing:
-                log.warning("rate limits: Redis is unavailable (%s); counting in this process meanwhile", exc)
-            self.failing = True
-            self._failed_at = time.monotonic()
+            self.outage.failed(exc)
             return await getattr(self.fallback, name)(*args, **kwargs)
-        if self.failing:
-            log.warning("rate limits: Redis is back")
-            self.failing = False
+        self.outage.answered()
         return result
 
     async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
@@ -137,17 +157,98 @@ class TokenBuckets:
         return len(self._buckets)
 
 
+class Allowances(ABC):
+    """One allowance per key: `burst` takes at once, refilled at `per_minute` (the rate and burst are the
+    implementation's, given when it is made). A refused take costs nothing. An ABC, not a Protocol: Litestar checks
+    a dependency it injects with isinstance."""
+
+    @abstractmethod
+    async def take(self, key: str) -> bool: ...
+
+
+class MemoryAllowances(Allowances):
+    """Counted in this process: a single node's limits, or every node's while Redis is away."""
+
+    def __init__(self, per_minute: int, burst: int) -> None:
+        self.buckets = TokenBuckets(per_minute, burst)
+
+    async def take(self, key: str) -> bool:
+        return self.buckets.allow(key)
+
+
+# A token bucket rather than INCR+EXPIRE windows: it means what the settings and the memory buckets mean (a burst,
+# then a steady refill), where a fixed window lets twice the burst through across its edge. One script is atomic
+# in Redis, so takes from every node are counted one after the other; the clock is Redis's own (TIME), as nodes'
+# clocks may disagree. The key expires once the bucket would be full again: idle keys cost Redis nothing.
+TOKEN_BUCKET_LUA = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or burst
+local at = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local taken = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  taken = 1
+end
+redis.call('HSET', KEYS[1], 'tokens', string.format('%.6f', tokens), 'at', string.format('%.6f', now))
+redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate * 1000) + 1000)
+return taken
+"""
+
+
+class RedisAllowances(Allowances):
+    """Counted in Redis, under `namespace`: every node sharing that Redis draws from the same allowance of a key,
+    so several nodes together let through what one would. While Redis fails, counted in this process
+    (`RedisOutage`)."""
+
+    def __init__(self, redis: Redis, namespace: str, per_minute: int, burst: int) -> None:
+        self.namespace = namespace
+        self.rate = per_minute / 60.0
+        self.burst = burst
+        self._script = redis.register_script(TOKEN_BUCKET_LUA)
+        self.fallback = MemoryAllowances(per_minute, burst)
+        self.outage = RedisOutage()
+
+    async def take(self, key: str) -> bool:
+        if self.outage.waiting():
+            return await self.fallback.take(key)
+        try:
+            taken = await self._script(keys=[f"{self.namespace}:{key}"], args=[self.rate, self.burst])
+        except (RedisError, OSError) as exc:
+            self.outage.failed(exc)
+            return await self.fallback.take(key)
+        self.outage.answered()
+        return bool(taken)
+
+
+def limits_redis(settings: Settings) -> Redis | None:
+    """The Redis client of the shared allowances, None without Redis; its owner closes it."""
+    if not settings.redis_url:
+        return None
+    return Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=2)
+
+
+def allowances(settings: Settings, redis: Redis | None, name: str, per_minute: int, burst: int) -> Allowances:
+    if redis is None:
+        return MemoryAllowances(per_minute, burst)
+    return RedisAllowances(redis, f"{settings.redis_prefix}_limits:{name}", per_minute, burst)
+
+
 class StreamHandshakes:
-    """WebSocket handshakes per client address, one bucket for the candidate and observer streams together: every
+    """WebSocket handshakes per client address, one allowance for the candidate and observer streams together: every
     handshake costs a database read and an interview's replay, so a script opening sockets in a loop is refused
     before either, while a client reconnecting after network trouble stays well within the burst."""
 
-    def __init__(self, per_minute: int, burst: int) -> None:
+    def __init__(self, allowances: Allowances, per_minute: int) -> None:
+        self.allowances = allowances
         self.per_minute = per_minute
-        self.buckets = TokenBuckets(per_minute, burst)
 
-    def allow(self, client: str) -> bool:
-        return self.buckets.allow(client)
+    async def allow(self, client: str) -> bool:
+        return await self.allowances.take(client)
 
     def refusal(self) -> str:
         return (

@@ -90,7 +90,7 @@ class Settings:
     # reconnects (a burst at once, then one every two seconds), not for a script opening sockets in a loop.
     stream_handshakes_per_minute: int = 30
     stream_handshakes_burst: int = 10
-    # Comments per observer connection: a person typing notes, not a script filling the interview's channel.
+    # Comments per observer and interview: a person typing notes, not a script filling the interview's channel.
     observer_comments_per_minute: int = 10
     observer_comments_burst: int = 3
     # Wrong API keys per client address: this many at once, then this many a minute; beyond, 429 before any lookup.

@@ -25,7 +25,7 @@ from server.errors import ApiError, conflict, errors, not_found
 from server.interview_tokens import CANDIDATE_REFUSED, candidate_token_opens, observer_token_opens
 from server.metrics import Metrics
 from server.observer_tickets import ObserverTickets
-from server.ratelimit import StreamHandshakes
+from server.ratelimit import Allowances, StreamHandshakes
 from server.runtime import Runtime
 from server.settings import Settings
 from server.stream.candidate import CandidateStream, join_interview
@@ -64,7 +64,7 @@ async def candidate_stream(
 ) -> None:
     await socket.accept()
     conn = candidate_connection(WebSocketTransport(socket), interview_id, recordings, settings.max_message_bytes)
-    if not handshakes.allow(client_address(socket)):
+    if not await handshakes.allow(client_address(socket)):
         await conn.fail("rate_limited", handshakes.refusal(), CLOSE_POLICY)
         return
     row = await store.interview(interview_id)
@@ -90,12 +90,13 @@ async def observer_stream(
     observer_tickets: NamedDependency[ObserverTickets],
     observer_seats: NamedDependency[ObserverSeats],
     handshakes: NamedDependency[StreamHandshakes],
+    observer_comments: NamedDependency[Allowances],
     token: FromQuery[str | None] = None,
     ticket: FromQuery[str | None] = None,
 ) -> None:
     await socket.accept()
     conn = Connection(WebSocketTransport(socket, send_timeout_s=settings.observer_send_timeout_s))
-    if not handshakes.allow(client_address(socket)):
+    if not await handshakes.allow(client_address(socket)):
         await conn.fail("rate_limited", handshakes.refusal(), CLOSE_POLICY)
         return
     row = await store.interview(interview_id)
@@ -126,7 +127,14 @@ async def observer_stream(
     try:
         await store.audit(holder.actor, "observer_joined", interview_id)
         stream = ObserverStream(
-            conn, row, holder, store=store, bus=bus, live_interviews=live_interviews, settings=settings
+            conn,
+            row,
+            holder,
+            store=store,
+            bus=bus,
+            live_interviews=live_interviews,
+            settings=settings,
+            comments=observer_comments,
         )
         with contextlib.suppress(LinkClosed):
             await stream.run()

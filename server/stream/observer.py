@@ -21,7 +21,7 @@ from server.db.tables import InterviewRow
 from server.interview_tokens import observer_token_opens
 from server.observer_tickets import ObserverPass
 from server.people import BOOTSTRAP_ADMIN, RECRUITING, Principal
-from server.ratelimit import TokenBuckets
+from server.ratelimit import Allowances
 from server.settings import Settings
 from server.stream.messages import (
     BadMessage,
@@ -117,7 +117,6 @@ class ObserverSeats:
             self._taken.pop(interview_id, None)
 
 
-COMMENTS = "comments"  # the one key of a connection's comment bucket
 OBSERVER_TOKEN_PASS = ObserverPass("observer", "observer")  # the interview's observer token names nobody
 
 
@@ -161,6 +160,7 @@ class ObserverStream:
         bus: Bus,
         live_interviews: LiveInterviews,
         settings: Settings,
+        comments: Allowances,
     ) -> None:
         self.conn = conn
         self.row = row
@@ -170,9 +170,11 @@ class ObserverStream:
         self.bus = bus
         self.live_interviews = live_interviews
         self.settings = settings
-        # This connection's allowance, apart from the frames limit: every comment is a stored row, an audit entry
-        # and an event every observer of the interview receives.
-        self.comments = TokenBuckets(settings.observer_comments_per_minute, settings.observer_comments_burst, 1)
+        # Apart from the frames limit: every comment is a stored row, an audit entry and an event every observer of
+        # the interview receives. One allowance per person and interview, not per connection, so that reconnecting
+        # (to this node or another) does not refill it; everyone by the interview's observer token is one person.
+        self.comments = comments
+        self.comments_key = f"{row.id}:{holder.actor}"
 
     async def receive(self) -> str | None:
         """The next text frame, or None for a binary one; LinkClosed once the observer has gone."""
@@ -248,7 +250,7 @@ class ObserverStream:
                 "too_large", f"the comment is {len(text)} characters; the limit is {self.settings.max_text_chars}"
             )
             return
-        if not self.comments.allow(COMMENTS):
+        if not await self.comments.take(self.comments_key):
             await self.conn.error(
                 "rate_limited",
                 f"more than {self.settings.observer_comments_per_minute} comments a minute; this one was not kept, "
