@@ -1,8 +1,10 @@
 """`GET /v1/audit?format=jsonl` streams the hash-chained audit log as JSON lines with every hash field, and
-`GET /v1/audit/verify` walks the chain (server/db/audit_log.py) and names the first entry that is not as written."""
+`GET /v1/audit/verify` walks the chain (server/db/audit_log.py) and names the first entry that is not as written, or
+not as this node's anchor file (server/audit_anchor.py) recorded."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
@@ -14,6 +16,7 @@ from litestar.params import QueryParameter
 from litestar.response import Stream
 from msgspec import Struct
 
+from server.audit_anchor import read_anchors
 from server.auth import role_guard
 from server.db import audit_log
 from server.db.audit_log import AuditFilter
@@ -21,6 +24,7 @@ from server.db.store import Store
 from server.db.tables import AuditRow
 from server.errors import bad_request, errors
 from server.people import Principal
+from server.settings import Settings
 
 JSONL = "application/jsonl"
 _MOMENT = "YYYY-MM-DD (UTC) or an ISO 8601 moment with its offset"
@@ -54,6 +58,8 @@ class AuditVerifyOut(Struct):
     head_seq: int
     head_hash: str
     problem: AuditProblemOut | None
+    anchors_checked: int = 0  # heads in this node's anchor file checked against the chain
+    anchors_pruned: int = 0  # anchors older than the chain's start: their entries were pruned, not checkable
 
 
 def line_of(row: AuditRow) -> AuditLineOut:
@@ -106,10 +112,18 @@ async def export_audit(
 
 
 @get("/v1/audit/verify", guards=[role_guard], tags=["audit"], responses=errors(401))
-async def verify_audit(store: NamedDependency[Store]) -> AuditVerifyOut:
-    """Recomputes every entry's hash from its start to its head; `problem` names the first entry that was altered,
-    removed or reordered (`ok` false)."""
-    verdict = await audit_log.verify(store.engine)
+async def verify_audit(store: NamedDependency[Store], settings: NamedDependency[Settings]) -> AuditVerifyOut:
+    """Recomputes every entry's hash from its start to its head and checks the heads in this node's anchor file;
+    `problem` names the first entry that was altered, removed or reordered, or rewritten since it was anchored
+    (`ok` false)."""
+    try:  # before the head is read: see audit_log.verify
+        anchors = (await asyncio.to_thread(read_anchors, settings.audit_anchor_path)).anchors
+    except FileNotFoundError:
+        anchors = []
+    verdict = await audit_log.verify(store.engine, anchors)
     problem = None if verdict.problem is None else AuditProblemOut(verdict.problem.seq, verdict.problem.what)
     state = verdict.state
-    return AuditVerifyOut(verdict.ok, verdict.rows, state.start_seq, state.head_seq, state.head_hash, problem)
+    return AuditVerifyOut(
+        verdict.ok, verdict.rows, state.start_seq, state.head_seq, state.head_hash, problem,
+        verdict.anchors_checked, verdict.anchors_pruned,
+    )  # fmt: skip

@@ -1,8 +1,11 @@
 """The audit log's hash chain, as pure functions: the canonical form of an entry, its hash, the salted reference to
-an interview, and the walk that finds the first altered, missing or unlinked entry.
+an interview, and the walk that finds the first altered, missing or unlinked entry, or the first entry that is not
+the one a head anchored outside the database recorded.
 
 Each entry's hash covers its sequence number, the previous entry's hash, its moment, actor, action, interview
-reference and detail, so changing, removing or reordering any entry breaks the chain at that entry.
+reference and detail, so changing, removing or reordering any entry breaks the chain at that entry. Rewriting every
+entry from one to the head, and the head, keeps the chain whole: an anchor, a (seq, hash) of a past head kept where
+the database's writers cannot reach, is what still tells.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -58,6 +61,15 @@ class ChainState:
 
 
 @dataclass(frozen=True, slots=True)
+class Anchor:
+    """A head of the chain as it was at `at`, recorded outside the database (server/audit_anchor.py)."""
+
+    seq: int
+    hash: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Problem:
     """The first entry that is not as written: its sequence number and what differs."""
 
@@ -70,6 +82,8 @@ class Verdict:
     rows: int
     state: ChainState
     problem: Problem | None
+    anchors_checked: int = 0
+    anchors_pruned: int = 0  # older than the chain's start (retention deleted their entries): not checkable
 
     @property
     def ok(self) -> bool:
@@ -116,20 +130,51 @@ def interview_ref(salt: str, interview_id: str) -> str:
     return hashlib.sha256(f"{salt}:{interview_id}".encode()).hexdigest()
 
 
+def _rewritten(anchor: Anchor, found: str) -> Problem:
+    return Problem(
+        anchor.seq,
+        f"rewritten: the head anchored at {anchor.at.isoformat()} has hash {anchor.hash}, the chain has {found}",
+    )
+
+
 @dataclass(slots=True)
 class ChainWalk:
-    """Verifies entries fed in sequence order against the chain state; `finish` gives the verdict."""
+    """Verifies entries fed in sequence order against the chain state and the anchors; `finish` gives the verdict.
+
+    An anchor of an entry the chain holds must match its hash; one of the entry just before the chain's start
+    (pruned) the start's `prev_hash`; one past the head means entries after it were removed. Older ones are counted
+    as pruned: retention deleted what they could be checked against."""
 
     state: ChainState
+    anchors: Sequence[Anchor] = ()
     rows: int = 0
     problem: Problem | None = None
+    anchors_checked: int = 0
+    anchors_pruned: int = 0
     _last_seq: int = field(init=False)
     _last_hash: str = field(init=False)
     _unlinked: dict[int, None] = field(default_factory=dict)
+    _anchored: dict[int, list[Anchor]] = field(default_factory=dict)
+    _beyond_head: list[Anchor] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._last_seq = self.state.start_seq - 1
         self._last_hash = self.state.start_prev_hash
+        for anchor in self.anchors:
+            if anchor.seq < self._last_seq:
+                self.anchors_pruned += 1
+            elif anchor.seq > self.state.head_seq:
+                self._beyond_head.append(anchor)
+            else:
+                self._anchored.setdefault(anchor.seq, []).append(anchor)
+        self.problem = self._check_anchors(self._last_seq, self._last_hash)
+
+    def _check_anchors(self, seq: int, found: str) -> Problem | None:
+        for anchor in self._anchored.pop(seq, []):
+            self.anchors_checked += 1
+            if anchor.hash != found:
+                return _rewritten(anchor, found)
+        return None
 
     def feed(self, entries: Iterable[StoredEntry]) -> bool:
         """Checks the entries; False once a problem is found (feed no more)."""
@@ -169,12 +214,12 @@ class ChainWalk:
             for seq in link.detail.get("unlinked", []):
                 self._unlinked.pop(seq, None)
         self._last_seq, self._last_hash = link.seq, entry.row_hash
-        return None
+        return self._check_anchors(link.seq, entry.row_hash)
 
     def finish(self) -> Verdict:
         if self.problem is None:
             self.problem = self._end()
-        return Verdict(self.rows, self.state, self.problem)
+        return Verdict(self.rows, self.state, self.problem, self.anchors_checked, self.anchors_pruned)
 
     def _end(self) -> Problem | None:
         head = self.state
@@ -187,4 +232,12 @@ class ChainWalk:
         if self._unlinked:
             seq = next(iter(self._unlinked))
             return Problem(seq, "altered: its interview was removed, and no erasure entry names it")
+        if self._beyond_head:
+            anchor = min(self._beyond_head, key=lambda a: a.seq)
+            self.anchors_checked += 1
+            return Problem(
+                anchor.seq,
+                f"missing: the head anchored at {anchor.at.isoformat()} is seq {anchor.seq} (hash {anchor.hash}), "
+                f"the chain's head is seq {head.head_seq}",
+            )
         return None

@@ -7,7 +7,7 @@ Every write here runs inside its caller's transaction, so an entry commits with 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +16,7 @@ from sqlalchemy import CursorResult, delete, func, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from server.db.audit_chain import (
+    Anchor,
     ChainLink,
     ChainState,
     ChainWalk,
@@ -193,10 +194,11 @@ async def rows(
         after = batch[-1].seq
 
 
-async def verify(engine: AsyncEngine) -> Verdict:
+async def verify(engine: AsyncEngine, anchors: Sequence[Anchor] = ()) -> Verdict:
     """Walks the chain from its start to the head recorded when the walk began (entries appended meanwhile are
-    left for the next walk)."""
-    walk = ChainWalk(await chain_state(engine))
+    left for the next walk), checking it against the anchors. Read them before calling: an anchor written after the
+    head was read could name an entry past it, as if entries had been removed."""
+    walk = ChainWalk(await chain_state(engine), anchors)
     async for batch in rows(engine, upto_seq=walk.state.head_seq):
         # Hashing a batch is CPU work: off the event loop, which a server verifying a long chain still needs.
         if not await asyncio.to_thread(walk.feed, [stored_entry(r) for r in batch]):

@@ -1,7 +1,8 @@
 """The audit log against a real `shanmian serve` process (model-free), on SQLite and on a fresh PostgreSQL database:
 a text interview's report (the AI output) and every HR access to it are entries; `GET /v1/audit?format=jsonl`
 streams them with hashes anyone can recompute; after the candidate is erased the chain still verifies (REST and the
-CLI), and no entry holds the candidate's name, e-mail, answer, comment or ids."""
+CLI, against the head the server anchored as it stopped), and no entry holds the candidate's name, e-mail, answer,
+comment or ids."""
 
 from __future__ import annotations
 
@@ -69,10 +70,11 @@ async def _export(api: httpx.AsyncClient, **params: str) -> list[dict[str, Any]]
     return [json.loads(line) for line in answer.text.splitlines()]
 
 
-async def _cli_verify(database_url: str) -> tuple[int, str]:
+async def _cli_verify(database_url: str, data_dir: Path) -> tuple[int, str]:
+    """`shanmian audit verify` with the server's settings: its database and its anchor file."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "server.cli", "audit", "verify", cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": database_url, "SHANMIAN_API_KEY": API_KEY},
+        env={**os.environ, "DATABASE_URL": database_url, "SHANMIAN_API_KEY": API_KEY, "SHANMIAN_DATA_DIR": str(data_dir)},
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     out, _ = await asyncio.wait_for(process.communicate(), 120)
@@ -138,7 +140,12 @@ async def test_ai_output_and_hr_access_are_chained_exported_and_survive_erasure(
 
             assert (await api.get("/v1/audit", headers={"Authorization": ""})).status_code == 401
             assert (await api.get("/v1/audit/verify", headers={"Authorization": "Bearer nope"})).status_code == 401
-        code, out = await _cli_verify(database_url)
+            head = (await api.get("/v1/audit/verify")).json()
+        await server.stop()  # a clean shutdown anchors the head
+        anchored = [json.loads(line) for line in (tmp_path / "audit-anchor.jsonl").read_text().splitlines()]
+        assert anchored[-1]["seq"] == head["head_seq"] and anchored[-1]["hash"] == head["head_hash"], anchored
+        code, out = await _cli_verify(database_url, tmp_path)
         assert code == 0 and out.startswith(f"OK: {verified['rows'] + 2} entries"), out
+        assert f"; {len(anchored)} anchors checked; from {tmp_path / 'audit-anchor.jsonl'}" in out, out
     finally:
         await server.stop()
