@@ -31,8 +31,8 @@ _MOMENT = "YYYY-MM-DD (UTC) or an ISO 8601 moment with its offset"
 
 
 class AuditLineOut(Struct):
-    """One entry as exported: the hashed fields, the hashes, and the interview id with the salt of its reference
-    (null once the candidate was erased), so anyone holding the file can recompute every hash."""
+    """One entry as exported: the hashed fields, the hashes, and the interview's and candidate's ids with the salts
+    of their references (null once the candidate was erased), so anyone holding the file can recompute every hash."""
 
     seq: int
     created_at: datetime
@@ -44,6 +44,9 @@ class AuditLineOut(Struct):
     detail: dict[str, Any] | None
     prev_hash: str
     hash: str
+    candidate_id: str | None
+    candidate_salt: str | None
+    candidate_ref: str | None  # in the hashed form only when not null
 
 
 class AuditProblemOut(Struct):
@@ -65,7 +68,7 @@ class AuditVerifyOut(Struct):
 def line_of(row: AuditRow) -> AuditLineOut:
     return AuditLineOut(
         row.seq, row.created_at, row.actor, row.action, row.interview_id, row.interview_salt, row.interview_ref,
-        row.detail, row.prev_hash, row.row_hash,
+        row.detail, row.prev_hash, row.row_hash, row.candidate_id, row.candidate_salt, row.candidate_ref,
     )  # fmt: skip
 
 
@@ -98,16 +101,23 @@ async def export_audit(
     start_text: Annotated[str | None, QueryParameter(name="from", description=f"entries from ({_MOMENT})")] = None,
     end_text: Annotated[str | None, QueryParameter(name="to", description=f"entries until ({_MOMENT})")] = None,
     interview_id: Annotated[str | None, QueryParameter(description="one interview's entries")] = None,
+    candidate_id: Annotated[
+        str | None, QueryParameter(description="one candidate's entries not about one of their interviews")
+    ] = None,
 ) -> Stream:
     """The audit log in sequence order, as JSON lines with `prev_hash` and `hash`: `shanmian audit verify` or
     `GET /v1/audit/verify` checks the chain in the database; the file lets anyone recompute it."""
-    which = AuditFilter(_moment("from", start_text, end=False), _moment("to", end_text, end=True), interview_id)
+    which = AuditFilter(
+        _moment("from", start_text, end=False), _moment("to", end_text, end=True), interview_id, candidate_id
+    )
     if which.start is not None and which.end is not None and which.start >= which.end:
         raise bad_request(f"from ({start_text}) is not before to ({end_text})")
-    # Linked to the interview only while it exists: an id of an erased candidate's interview must not come back.
+    # Linked to the interview or candidate only while it exists: an erased candidate's ids must not come back.
     linked = interview_id if interview_id is not None and await store.interview(interview_id) is not None else None
+    whom = candidate_id if candidate_id is not None and await store.candidate(candidate_id) is not None else None
     detail = {"from": start_text, "to": end_text, "format": format, "one_interview": interview_id is not None}
-    await store.audit(principal.actor, "audit_exported", linked, **detail)
+    detail |= {"one_candidate": True} if candidate_id is not None else {}
+    await store.audit_candidate(principal.actor, "audit_exported", whom, linked, **detail)
     return Stream(_lines(store, which), media_type=JSONL)
 
 

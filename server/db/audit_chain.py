@@ -1,9 +1,9 @@
-"""The audit log's hash chain, as pure functions: the canonical form of an entry, its hash, the salted reference to
-an interview, and the walk that finds the first altered, missing or unlinked entry, or the first entry that is not
+"""The audit log's hash chain, as pure functions: the canonical form of an entry, its hash, the salted references to
+an interview and to a candidate, and the walk that finds the first altered, missing or unlinked entry, or the first entry that is not
 the one a head anchored outside the database recorded.
 
 Each entry's hash covers its sequence number, the previous entry's hash, its moment, actor, action, interview
-reference and detail, so changing, removing or reordering any entry breaks the chain at that entry. Rewriting every
+and candidate references and detail, so changing, removing or reordering any entry breaks the chain at that entry. Rewriting every
 entry from one to the head, and the head, keeps the chain whole: an anchor, a (seq, hash) of a past head kept where
 the database's writers cannot reach, is what still tells.
 """
@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 GENESIS = "0" * 64  # the previous hash of the very first entry
-ERASED = "candidate_erased"  # the action whose detail names the entries an erasure unlinked from their interview
+ERASED = "candidate_erased"  # the action whose detail names the entries an erasure unlinked from whom they were about
 
 
 class AuditDetailError(ValueError):
@@ -28,7 +28,8 @@ class AuditDetailError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class ChainLink:
-    """One entry as the chain hashes it. `interview_ref` stands for the interview (see `interview_ref`)."""
+    """One entry as the chain hashes it. `interview_ref` stands for the interview and `candidate_ref` for the
+    candidate it is about (see `salted_ref`)."""
 
     seq: int
     prev_hash: str
@@ -37,17 +38,20 @@ class ChainLink:
     action: str
     interview_ref: str | None
     detail: dict[str, Any] | None
+    candidate_ref: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class StoredEntry:
-    """An entry as stored: the hashed link, its hash, and the interview it names with the salt of its reference
-    (both None once an erasure unlinked it)."""
+    """An entry as stored: the hashed link, its hash, the interview and the candidate it names with the salts of
+    their references (each None once an erasure unlinked it)."""
 
     link: ChainLink
     row_hash: str
     interview_id: str | None
     interview_salt: str | None
+    candidate_id: str | None = None
+    candidate_salt: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +107,9 @@ def plain_detail(detail: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def canonical(link: ChainLink) -> bytes:
-    """Sorted-key compact JSON of every hashed field; the moment in UTC to the microsecond."""
-    document = {
+    """Sorted-key compact JSON of every hashed field; the moment in UTC to the microsecond. `candidate_ref` only
+    when there is one: entries written before it existed keep their hashes."""
+    document: dict[str, Any] = {
         "seq": link.seq,
         "prev_hash": link.prev_hash,
         "created_at": link.created_at.astimezone(UTC).isoformat(timespec="microseconds"),
@@ -113,6 +118,8 @@ def canonical(link: ChainLink) -> bytes:
         "interview_ref": link.interview_ref,
         "detail": link.detail,
     }
+    if link.candidate_ref is not None:
+        document["candidate_ref"] = link.candidate_ref
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -124,10 +131,20 @@ def new_salt() -> str:
     return secrets.token_hex(16)
 
 
-def interview_ref(salt: str, interview_id: str) -> str:
-    """The hashed stand-in for an interview id. An erasure deletes the id and its salt from the entry and the chain
-    still verifies; without the salt nobody can tell which interview the entry was about, even knowing the id."""
-    return hashlib.sha256(f"{salt}:{interview_id}".encode()).hexdigest()
+def salted_ref(salt: str, subject_id: str) -> str:
+    """The hashed stand-in for an interview's or a candidate's id. An erasure deletes the id and its salt from the
+    entry and the chain still verifies; without the salt nobody can tell whom the entry was about, even knowing the
+    id."""
+    return hashlib.sha256(f"{salt}:{subject_id}".encode()).hexdigest()
+
+
+def _link_problem(subject: str, ref: str | None, subject_id: str | None, salt: str | None) -> str | None:
+    """What is wrong with an entry's id and salt for its reference; "unlinked" when both were removed."""
+    if subject_id is None and salt is None:
+        return None if ref is None else "unlinked"
+    if subject_id is None or salt is None or salted_ref(salt, subject_id) != ref:
+        return f"altered: its {subject}_id is not the {subject} it was written about"
+    return None
 
 
 def _rewritten(anchor: Anchor, found: str) -> Problem:
@@ -153,7 +170,7 @@ class ChainWalk:
     anchors_pruned: int = 0
     _last_seq: int = field(init=False)
     _last_hash: str = field(init=False)
-    _unlinked: dict[int, None] = field(default_factory=dict)
+    _unlinked: dict[int, str] = field(default_factory=dict)  # seq -> what was removed, until an erasure names it
     _anchored: dict[int, list[Anchor]] = field(default_factory=dict)
     _beyond_head: list[Anchor] = field(default_factory=list)
 
@@ -201,15 +218,15 @@ class ChainWalk:
                 self._last_seq,
                 f"altered: its hash was rewritten to {self._last_hash}; seq {link.seq} chained {link.prev_hash}",
             )
-        if entry.interview_id is not None or entry.interview_salt is not None:
-            if (
-                entry.interview_id is None
-                or entry.interview_salt is None
-                or interview_ref(entry.interview_salt, entry.interview_id) != link.interview_ref
-            ):
-                return Problem(link.seq, "altered: its interview_id is not the interview it was written about")
-        elif link.interview_ref is not None:
-            self._unlinked[link.seq] = None
+        for subject, ref, subject_id, salt in (
+            ("interview", link.interview_ref, entry.interview_id, entry.interview_salt),
+            ("candidate", link.candidate_ref, entry.candidate_id, entry.candidate_salt),
+        ):
+            problem = _link_problem(subject, ref, subject_id, salt)
+            if problem == "unlinked":
+                self._unlinked.setdefault(link.seq, subject)
+            elif problem is not None:
+                return Problem(link.seq, problem)
         if link.action == ERASED and link.detail is not None:
             for seq in link.detail.get("unlinked", []):
                 self._unlinked.pop(seq, None)
@@ -230,8 +247,8 @@ class ChainWalk:
                 self._last_seq, f"altered: its hash is {self._last_hash}, the chain head records {head.head_hash}"
             )
         if self._unlinked:
-            seq = next(iter(self._unlinked))
-            return Problem(seq, "altered: its interview was removed, and no erasure entry names it")
+            seq, subject = next(iter(self._unlinked.items()))
+            return Problem(seq, f"altered: its {subject} was removed, and no erasure entry names it")
         if self._beyond_head:
             anchor = min(self._beyond_head, key=lambda a: a.seq)
             self.anchors_checked += 1

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from server.db import audit_log
-from server.db.audit_chain import GENESIS, AuditDetailError, ChainLink, canonical, link_hash, plain_detail
+from server.db.audit_chain import ERASED, GENESIS, AuditDetailError, ChainLink, canonical, link_hash, plain_detail
 from server.db.migrate import alembic_config
 from server.db.store import Store
 from server.db.tables import AuditRow, Base
@@ -112,6 +112,52 @@ TAMPERING: list[tuple[Callable[[Store], Awaitable[None]], str]] = [
 ]
 
 
+async def with_a_candidate_entry(store: Store) -> None:
+    """The six entries, then seq 7 about a candidate without an interview."""
+    await six_entries(store)
+    await store.audit_candidate("hr", "candidate_created", "cand-one")
+
+
+CANDIDATE_TAMPERING = [
+    (
+        "UPDATE audit_log SET candidate_id = NULL, candidate_salt = NULL WHERE seq = 7",
+        "FAILED at seq 7: altered: its candidate was removed, and no erasure entry names it",
+    ),
+    (
+        "UPDATE audit_log SET candidate_id = 'cand-other' WHERE seq = 7",
+        "FAILED at seq 7: altered: its candidate_id is not the candidate it was written about",
+    ),
+]
+
+
+@pytest.mark.parametrize(("statement", "found"), CANDIDATE_TAMPERING, ids=["unlinked", "other"])
+async def test_the_cli_names_an_entry_whose_candidate_was_removed_or_changed_by_hand(
+    store: Store, database_url: str, statement: str, found: str
+) -> None:
+    await with_a_candidate_entry(store)
+    code, out = await verify_cli(database_url)
+    assert code == 0 and out.startswith("OK: 7 entries"), out
+    await execute(store.engine, statement)
+    code, out = await verify_cli(database_url)
+    assert code == 1 and out.startswith(found), out
+
+
+async def test_an_erasure_unlinks_the_candidates_and_their_interviews_entries_and_the_chain_verifies(
+    store: Store, database_url: str
+) -> None:
+    await with_a_candidate_entry(store)
+    async with AsyncSession(store.engine) as s, s.begin():
+        unlinked = await audit_log.unlink(s, "cand-one", ["iv-one"])
+        await audit_log.append(s, "hr", ERASED, detail={"erasure_id": "er_1", "unlinked": unlinked})
+    assert unlinked == [2, 7]
+    async with AsyncSession(store.engine) as s:
+        rows = {r.seq: r for r in (await s.scalars(select(AuditRow))).all()}
+    assert (rows[7].candidate_id, rows[7].candidate_salt, rows[2].interview_id, rows[2].interview_salt) == (None,) * 4
+    assert rows[7].candidate_ref and rows[2].interview_ref and rows[5].interview_id == "iv-two"
+    code, out = await verify_cli(database_url)
+    assert code == 0 and out.startswith("OK: 8 entries"), out
+
+
 def test_the_canonical_form_is_pinned_so_old_chains_keep_verifying() -> None:
     moment = datetime(2026, 12, 7, 13, 0, 0, 1234, tzinfo=timezone(timedelta(hours=8)))
     link = ChainLink(7, "ab" * 32, moment, "hr", "report_viewed", None, {"b": 1, "a": [1.5, None, "面试"]})
@@ -124,6 +170,19 @@ def test_the_canonical_form_is_pinned_so_old_chains_keep_verifying() -> None:
     with pytest.raises(AuditDetailError, match="plain JSON"):
         plain_detail({"overall": float("nan")})
     assert plain_detail({"kind": ("a", "b")}) == {"kind": ["a", "b"]} and plain_detail({}) is None
+
+
+def test_a_candidate_ref_is_hashed_only_in_an_entry_that_has_one() -> None:
+    moment = datetime(2026, 12, 7, 5, 0, tzinfo=UTC)
+    about = ChainLink(8, "ab" * 32, moment, "hr", "candidate_created", None, None, "cd" * 32)
+    expected = (
+        '{"action":"candidate_created","actor":"hr","candidate_ref":"' + "cd" * 32 + '",'
+        '"created_at":"2026-12-07T05:00:00.000000+00:00","detail":null,"interview_ref":null,"prev_hash":"'
+        + "ab" * 32
+        + '","seq":8}'
+    ).encode()
+    assert canonical(about) == expected
+    assert b"candidate_ref" not in canonical(ChainLink(8, "ab" * 32, moment, "hr", "report_viewed", None, None))
 
 
 async def test_an_intact_chain_verifies_with_its_entry_count(store: Store, database_url: str) -> None:
