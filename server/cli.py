@@ -1,5 +1,6 @@
 """The `shanmian` command: `serve [--host --port]` runs the server on the embedded defaults; `doctor` checks the install;
-`audit verify` checks the audit log's hash chain in the configured database."""
+`audit verify [--anchor FILE ...]` checks the audit log's hash chain in the configured database against the heads
+anchored outside it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import gc
 import logging
 import sys
 import time
+from pathlib import Path
 
 import uvicorn
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -17,6 +19,7 @@ import models
 from models import ModelError
 from server import doctor, log_redaction
 from server.app import create_app
+from server.audit_anchor import AnchorFile, read_anchors
 from server.db import audit_log
 from server.probes import probe
 from server.runtime import Runtime
@@ -90,12 +93,38 @@ async def _serve(settings: Settings) -> None:
         await runtime.aclose()
 
 
-async def _verify_audit(settings: Settings) -> int:
-    """Prints OK with the number of entries, or the first entry that is not as written; 1 then, 2 when the database
-    has no audit chain (not migrated)."""
+def _anchor_files(settings: Settings, given: list[Path] | None) -> tuple[list[AnchorFile], str] | str:
+    """The anchor files to check and how the OK line names them, or why they cannot be read. The server's own file
+    may be absent (a server that never ran there); a file named on the command line must be there."""
+    paths = given or [settings.audit_anchor_path]
+    files = []
+    for path in paths:
+        try:
+            files.append(read_anchors(path))
+        except FileNotFoundError:
+            if given:
+                return f"no anchor file {path}"
+            return [], f"no anchor file at {path}"
+        except OSError as exc:
+            return f"the anchor file {path} cannot be read: {exc}"
+    unreadable = sum(f.unreadable for f in files)
+    return files, "from " + ", ".join(map(str, paths)) + (
+        f" ({unreadable} unreadable lines left out)" if unreadable else ""
+    )
+
+
+async def _verify_audit(settings: Settings, anchor_paths: list[Path] | None) -> int:
+    """Prints OK with the number of entries and of anchors checked, or the first entry that is not as written (or
+    not as anchored); 1 then, 2 when the database has no audit chain (not migrated) or a named anchor file cannot be
+    read."""
+    found = _anchor_files(settings, anchor_paths)  # before the head is read: see audit_log.verify
+    if isinstance(found, str):
+        print(f"shanmian: {found}", file=sys.stderr)
+        return 2
+    files, source = found
     engine = create_async_engine(settings.sqlalchemy_url)
     try:
-        verdict = await audit_log.verify(engine)
+        verdict = await audit_log.verify(engine, [a for f in files for a in f.anchors])
     except audit_log.AuditChainMissing as exc:
         print(f"shanmian: {exc}", file=sys.stderr)
         return 2
@@ -103,7 +132,12 @@ async def _verify_audit(settings: Settings) -> int:
         await engine.dispose()
     state = verdict.state
     if verdict.problem is None:
-        print(f"OK: {verdict.rows} entries, seq {state.start_seq} to {state.head_seq}, head hash {state.head_hash}")
+        pruned = verdict.anchors_pruned
+        skipped = f", {pruned} older than the chain's start skipped (their entries were pruned)" if pruned else ""
+        print(
+            f"OK: {verdict.rows} entries, seq {state.start_seq} to {state.head_seq}, head hash {state.head_hash}; "
+            f"{verdict.anchors_checked} anchors checked{skipped}; {source}"
+        )
         return 0
     print(f"FAILED at seq {verdict.problem.seq}: {verdict.problem.what} ({verdict.rows} entries read)")
     return 1
@@ -117,8 +151,15 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, help="port (SHANMIAN_PORT, default 8000)")
     sub.add_parser("doctor", help="check this install: CPU, native builds, models (sha256) and each engine")
     audit = sub.add_parser("audit", help="the audit log in DATABASE_URL")
-    audit.add_subparsers(dest="audit_command", required=True).add_parser(
+    verify = audit.add_subparsers(dest="audit_command", required=True).add_parser(
         "verify", help="walk the hash chain: OK with the entry count, or the first altered or missing entry (exit 1)"
+    )
+    verify.add_argument(
+        "--anchor",
+        action="append",
+        type=Path,
+        help="an anchor file to check the chain against, e.g. a copy kept off the machine (repeatable; default "
+        "SHANMIAN_AUDIT_ANCHOR, <data dir>/audit-anchor.jsonl)",
     )
     args = parser.parse_args(argv)
     overrides = {
@@ -134,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "doctor":
         return doctor.run(settings)
     if args.command == "audit":
-        return asyncio.run(_verify_audit(settings))
+        return asyncio.run(_verify_audit(settings, args.anchor))
     try:
         asyncio.run(_serve(settings))
     except (ModelError, StartupProbeFailed) as exc:

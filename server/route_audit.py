@@ -6,9 +6,9 @@ Routes whose entry needs what only the handler knows (a created row's id, a coun
 `Store.audit` themselves and carry no marker, so that no request writes two entries.
 
 What an entry holds, so that an erasure leaves it harmless:
-- the path's ids, except a candidate's (their id would outlive their erasure, which removes only interview links);
-- an `interview_id` (path or query) as the entry's interview link, while that interview exists, never in the
-  detail: an erasure removes the link;
+- the path's ids, except a candidate's;
+- an `interview_id` (path or query) as the entry's interview link, and a path's `candidate_id` as its candidate
+  link, while that interview or candidate exists, never in the detail: an erasure removes the links;
 - the query parameters the marker names, as sent: filters that are ids or choices, never free text or e-mails.
 """
 
@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # a type only: the API modules import this module, and the se
 
 AUDIT = "audit"  # the route handler `opt` key naming its audit action
 LINK = "interview_id"  # the path or query parameter that becomes the entry's interview link
-UNWRITTEN = frozenset({"candidate_id"})  # path ids never written (see the module's docstring)
+WHOM = "candidate_id"  # the path parameter that becomes the entry's candidate link
 READS = frozenset({"GET", "HEAD"})
 
 
@@ -85,14 +85,16 @@ class RouteAudit:
         path: dict[str, Any] = dict(scope.get("path_params") or {})
         given = ASGIConnection[Any, Any, Any, Any](scope).query_params
         link = path.pop(LINK, None) or given.get(LINK)
-        detail = {name: value for name, value in path.items() if name not in UNWRITTEN}
+        whom = path.pop(WHOM, None)
+        detail = dict(path)
         detail |= {name: given[name] for name in marked.query if name in given and name != LINK}
         if scope.get("method") in READS and self._repeated(
-            (principal.actor, marked.action, link, tuple(sorted(detail.items())))
+            (principal.actor, marked.action, link, whom, tuple(sorted(detail.items())))
         ):
             return
         services: Services = scope["app"].state["services"]
         store = services.store
-        # An id of an erased candidate's interview, sent as a filter, must not come back as a link.
+        # An id of an erased candidate or their interview, sent again, must not come back as a link.
         linked = link if isinstance(link, str) and await store.interview(link) is not None else None
-        await store.audit(principal.actor, marked.action, linked, **detail)
+        candidate = whom if isinstance(whom, str) and await store.candidate(whom) is not None else None
+        await store.audit_candidate(principal.actor, marked.action, candidate, linked, **detail)

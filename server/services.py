@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from litestar.di import Provide
 
+from server.audit_anchor import HeadAnchor
 from server.bus import Bus
 from server.db.leases import Leases
 from server.db.sealed_tokens import adopt_key, seal_plain_tokens
@@ -50,11 +51,12 @@ class Services:
         self._eraser: Eraser | None = None
         self._retention: Retention | None = None
         self._sweeper: LeaseSweeper | None = None
+        self._anchor: HeadAnchor | None = None
 
     async def start(self) -> None:
         """Store, then models, then what runs on both: live interviews, plan drafts (resuming unfinished ones),
-        recordings and WebRTC peers; the eraser, the retention job (its first run now) and the lease sweeper need only
-        the store."""
+        recordings and WebRTC peers; the eraser, the retention job (its first run now), the lease sweeper and the audit
+        head's anchor need only the store."""
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         vault = load_vault(self.settings.token_key, self.settings.data_dir)
         self._store = await Store.open(self.settings.sqlalchemy_url, vault)
@@ -71,6 +73,10 @@ class Services:
             leases, self._store, self.bus, grace_s=self.settings.reconnect_grace_s, on_resolved=self._close_recordings
         )
         self._sweeper.start()
+        self._anchor = HeadAnchor(
+            self._store.engine, self.settings.audit_anchor_path, self.settings.audit_anchor_interval_s
+        )
+        self._anchor.start()
         if self._runtime is None:
             self._runtime = await Runtime.load(self.settings)
         self._live = LiveInterviews(
@@ -108,9 +114,11 @@ class Services:
             await self._retention.aclose()
         if self._sweeper is not None:
             await self._sweeper.aclose()
+        if self._anchor is not None:  # last before the store: it anchors the head all the others left
+            await self._anchor.aclose()
         if self._store is not None:
             await self._store.close()
-        self._webhooks = self._eraser = self._retention = self._sweeper = None
+        self._webhooks = self._eraser = self._retention = self._sweeper = self._anchor = None
         self._store = self._live = self._drafts = self._recordings = self._rtc_peers = None
         if not self._shared_runtime:
             self._runtime = None

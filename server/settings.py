@@ -127,6 +127,11 @@ class Settings:
     retention_interval_s: float = 86_400.0
     # Audit log entries older than this are pruned (a prefix of the hash chain); never under 183 (six months).
     audit_retention_days: int = 365
+    # The audit chain's head is appended to this file (JSON lines) when it moved, every audit_anchor_interval_s and
+    # at a clean shutdown, so that a rewrite of the chain in the database shows (server/audit_anchor.py); default
+    # data_dir/audit-anchor.jsonl. Ship the file off the machine: a writer of both can rewrite both.
+    audit_anchor: Path = Path("")
+    audit_anchor_interval_s: float = 60.0
     # An interview's candidate token keeps opening its report, consent and recourse routes this many days after the
     # interview ended, then nothing (server/interview_tokens.py); as long as recordings are kept, by default.
     candidate_token_days: int = 30
@@ -186,6 +191,10 @@ class Settings:
     @property
     def recordings_path(self) -> Path:
         return self.recordings_dir if str(self.recordings_dir) not in ("", ".") else self.data_dir / "recordings"
+
+    @property
+    def audit_anchor_path(self) -> Path:
+        return self.audit_anchor if str(self.audit_anchor) not in ("", ".") else self.data_dir / "audit-anchor.jsonl"
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -259,6 +268,8 @@ class Settings:
                 f"SHANMIAN_AUDIT_RETENTION_DAYS={self.audit_retention_days}: audit entries are kept at least six "
                 f"months; use {MIN_AUDIT_RETENTION_DAYS} or more"
             )
+        if self.audit_anchor_interval_s <= 0:
+            raise SettingsError("SHANMIAN_AUDIT_ANCHOR_INTERVAL_S must be positive")
         if not 1 <= self.candidate_token_days <= 365:
             raise SettingsError(
                 f"SHANMIAN_CANDIDATE_TOKEN_DAYS={self.candidate_token_days}: use 1 to 365 (days after the interview ended "

@@ -26,7 +26,6 @@ from server.errors import ApiError, bad_request, conflict, errors, not_found
 from server.people import RECRUITING, Principal, roles
 from server.privacy.erasure import CandidateLive, CandidateNotFound, Eraser
 from server.privacy.export import gather, write_zip
-from server.route_audit import audited
 
 
 class ErasureOut(Struct):
@@ -42,11 +41,14 @@ def candidate_out(row: CandidateRow) -> CandidateOut:
     return CandidateOut(id=row.id, name=row.name, email=row.email, resume_text=row.resume_text)
 
 
-async def audit_candidate(store: Store, actor: str, action: str, interview_ids: list[str]) -> None:
-    """One entry per interview of the candidate, the link an erasure removes: the candidate's own id is not written,
-    as it would outlive their erasure. A candidate without interviews yet gets one entry linked to nothing."""
-    linked: list[str | None] = [*interview_ids] or [None]
-    for interview_id in linked:
+async def audit_candidate_access(
+    store: Store, actor: str, action: str, candidate_id: str, interview_ids: list[str]
+) -> None:
+    """One entry per interview of the candidate, linked to it; a candidate without interviews yet gets one entry
+    linked to them. An erasure removes both kinds of link."""
+    if not interview_ids:
+        await store.audit_candidate(actor, action, candidate_id)
+    for interview_id in interview_ids:
         await store.audit(actor, action, interview_id)
 
 
@@ -61,14 +63,16 @@ class CandidateController(Controller):
 
     # A candidate belongs to no job until invited or interviewed: recruiters create them; export and erase stay
     # with admins (both reach every interview of the candidate, whatever its job).
-    # Whom is not written: a candidate's id would outlive their erasure.
-    @post(opt=roles(RECRUITING) | audited("candidate_created"), responses=errors(400, 401))
-    async def create_candidate(self, data: JSONBody[CandidateIn], store: NamedDependency[Store]) -> CandidateOut:
+    @post(opt=roles(RECRUITING), responses=errors(400, 401))
+    async def create_candidate(
+        self, data: JSONBody[CandidateIn], store: NamedDependency[Store], principal: NamedDependency[Principal]
+    ) -> CandidateOut:
         problem = None if data.resume_text is None else resume_problem(data.resume_text)
         if problem is not None:
             raise bad_request(problem)
         row = CandidateRow(id=uuid.uuid4().hex, name=data.name.strip(), email=data.email, resume_text=data.resume_text)
         await store.add_candidate(row)
+        await store.audit_candidate(principal.actor, "candidate_created", row.id)
         return candidate_out(row)
 
     @get("/{candidate_id:str}", opt=roles(RECRUITING), responses=errors(401, 404))
@@ -80,9 +84,8 @@ class CandidateController(Controller):
         visible = principal.jobs is None or bool(principal.jobs & await store.candidate_jobs(candidate_id))
         if row is None or not visible:
             raise not_found("candidate", candidate_id)
-        await audit_candidate(
-            store, principal.actor, "candidate_viewed", await store.candidate_interviews(candidate_id)
-        )
+        interviews = await store.candidate_interviews(candidate_id)
+        await audit_candidate_access(store, principal.actor, "candidate_viewed", candidate_id, interviews)
         return candidate_out(row)
 
     @get("/{candidate_id:str}/export", responses=errors(401, 404), media_type="application/zip")
@@ -96,7 +99,8 @@ class CandidateController(Controller):
         if gathered is None:
             raise not_found("candidate", candidate_id)
         path, _ = await asyncio.to_thread(write_zip, *gathered)
-        await audit_candidate(store, principal.actor, "candidate_exported", [i.id for i in gathered[0].interviews])
+        interviews = [i.id for i in gathered[0].interviews]
+        await audit_candidate_access(store, principal.actor, "candidate_exported", candidate_id, interviews)
         return File(
             path=path,
             filename=f"candidate-{candidate_id}.zip",

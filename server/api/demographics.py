@@ -42,7 +42,7 @@ class DemographicsIn(Struct):
 @post(
     "/v1/candidates/{candidate_id:str}/demographics",
     guards=[role_guard],
-    # Neither the answers nor whose they are (a candidate's id would outlive their erasure).
+    # Not the answers; whose they are only as the entry's candidate link, which an erasure removes.
     opt=audited("demographics_recorded"),
     tags=["candidates"],
     status_code=HTTP_200_OK,

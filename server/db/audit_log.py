@@ -1,5 +1,6 @@
 """The audit log in the database: appending an entry to the hash chain under the chain's lock, reading entries back
-in order (export, verification), unlinking an erased candidate's entries from their interviews, pruning a prefix.
+in order (export, verification), unlinking an erased candidate's entries from them and their interviews, pruning a
+prefix.
 
 Every write here runs inside its caller's transaction, so an entry commits with what it records, or not at all.
 """
@@ -7,24 +8,25 @@ Every write here runs inside its caller's transaction, so an entry commits with 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, delete, func, inspect, select, update
+from sqlalchemy import CursorResult, delete, func, inspect, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from server.db.audit_chain import (
+    Anchor,
     ChainLink,
     ChainState,
     ChainWalk,
     StoredEntry,
     Verdict,
-    interview_ref,
     link_hash,
     new_salt,
     plain_detail,
+    salted_ref,
 )
 from server.db.tables import AuditChainRow, AuditRow
 
@@ -43,11 +45,13 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class AuditFilter:
-    """Which entries an export reads: created in [start, end) and about one interview, each when given."""
+    """Which entries an export reads: created in [start, end), about one interview, about one candidate (without
+    an interview: see `append`), each when given."""
 
     start: datetime | None = None
     end: datetime | None = None
     interview_id: str | None = None
+    candidate_id: str | None = None
 
 
 def stored_entry(row: AuditRow) -> StoredEntry:
@@ -59,8 +63,9 @@ def stored_entry(row: AuditRow) -> StoredEntry:
         action=row.action,
         interview_ref=row.interview_ref,
         detail=row.detail,
+        candidate_ref=row.candidate_ref,
     )
-    return StoredEntry(link, row.row_hash, row.interview_id, row.interview_salt)
+    return StoredEntry(link, row.row_hash, row.interview_id, row.interview_salt, row.candidate_id, row.candidate_salt)
 
 
 def _state(row: AuditChainRow) -> ChainState:
@@ -87,20 +92,26 @@ async def append(
     interview_id: str | None = None,
     detail: dict[str, Any] | None = None,
     *,
+    candidate_id: str | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> AuditRow:
-    """Appends one entry in the session's transaction. Take this lock last in a transaction that locks other rows,
-    as every caller does, so that appenders never wait on each other in a cycle."""
+    """Appends one entry in the session's transaction; `candidate_id` for an entry about a candidate that no
+    interview of theirs stands for (created, self-identified, read before any interview). Each link has a salt of
+    its own, so two entries about the same person cannot be matched once an erasure removed the salts. Take this
+    lock last in a transaction that locks other rows, as every caller does, so that appenders never wait on each
+    other in a cycle."""
     chain = await _locked_chain(s)
     salt = new_salt() if interview_id is not None else None
+    candidate_salt = new_salt() if candidate_id is not None else None
     link = ChainLink(
         seq=chain.head_seq + 1,
         prev_hash=chain.head_hash,
         created_at=clock(),
         actor=actor,
         action=action,
-        interview_ref=interview_ref(salt, interview_id) if salt and interview_id is not None else None,
+        interview_ref=salted_ref(salt, interview_id) if salt and interview_id is not None else None,
         detail=plain_detail(detail),
+        candidate_ref=salted_ref(candidate_salt, candidate_id) if candidate_salt and candidate_id is not None else None,
     )
     row_hash = link_hash(link)
     row = AuditRow(
@@ -108,6 +119,9 @@ async def append(
         interview_id=interview_id,
         interview_salt=salt,
         interview_ref=link.interview_ref,
+        candidate_id=candidate_id,
+        candidate_salt=candidate_salt,
+        candidate_ref=link.candidate_ref,
         actor=actor,
         action=action,
         detail=link.detail,
@@ -121,20 +135,20 @@ async def append(
     return row
 
 
-async def unlink(s: AsyncSession, interview_ids: list[str]) -> list[int]:
-    """Removes these interviews' ids (and their salts) from their entries, which stay in the chain; returns the
-    entries' sequence numbers, for the erasure's own entry to name. The chain is locked first, as for an append: a
-    prune waiting on these entries' row locks while holding the chain would otherwise deadlock with the erasure."""
+async def unlink(s: AsyncSession, candidate_id: str, interview_ids: list[str]) -> list[int]:
+    """Removes the candidate's id and these interviews' ids (and their salts) from their entries, which stay in the
+    chain; returns the entries' sequence numbers, for the erasure's own entry to name. The chain is locked first, as
+    for an append: a prune waiting on these entries' row locks while holding the chain would otherwise deadlock with
+    the erasure."""
     await _locked_chain(s)
-    if not interview_ids:
-        return []
-    seqs = list(
-        await s.scalars(select(AuditRow.seq).where(AuditRow.interview_id.in_(interview_ids)).order_by(AuditRow.seq))
-    )
-    await s.execute(
-        update(AuditRow).where(AuditRow.interview_id.in_(interview_ids)).values(interview_id=None, interview_salt=None)
-    )
-    return seqs
+    about_candidate = AuditRow.candidate_id == candidate_id
+    about_interviews = AuditRow.interview_id.in_(interview_ids)
+    seqs = await s.scalars(select(AuditRow.seq).where(or_(about_candidate, about_interviews)).order_by(AuditRow.seq))
+    unlinked = list(seqs)
+    await s.execute(update(AuditRow).where(about_candidate).values(candidate_id=None, candidate_salt=None))
+    if interview_ids:
+        await s.execute(update(AuditRow).where(about_interviews).values(interview_id=None, interview_salt=None))
+    return unlinked
 
 
 async def prune_before(s: AsyncSession, before: datetime, actor: str) -> int:
@@ -185,6 +199,8 @@ async def rows(
             query = query.where(AuditRow.created_at < which.end)
         if which.interview_id is not None:
             query = query.where(AuditRow.interview_id == which.interview_id)
+        if which.candidate_id is not None:
+            query = query.where(AuditRow.candidate_id == which.candidate_id)
         async with sessions() as s:
             batch = list((await s.scalars(query)).all())
         if not batch:
@@ -193,10 +209,11 @@ async def rows(
         after = batch[-1].seq
 
 
-async def verify(engine: AsyncEngine) -> Verdict:
+async def verify(engine: AsyncEngine, anchors: Sequence[Anchor] = ()) -> Verdict:
     """Walks the chain from its start to the head recorded when the walk began (entries appended meanwhile are
-    left for the next walk)."""
-    walk = ChainWalk(await chain_state(engine))
+    left for the next walk), checking it against the anchors. Read them before calling: an anchor written after the
+    head was read could name an entry past it, as if entries had been removed."""
+    walk = ChainWalk(await chain_state(engine), anchors)
     async for batch in rows(engine, upto_seq=walk.state.head_seq):
         # Hashing a batch is CPU work: off the event loop, which a server verifying a long chain still needs.
         if not await asyncio.to_thread(walk.feed, [stored_entry(r) for r in batch]):

@@ -393,10 +393,19 @@ class Store:
             return (await s.scalars(query)).all()
 
     async def audit(self, actor: str, action: str, interview_id: str | None = None, **detail: Any) -> None:
-        """Appends an entry to the hash-chained audit log (server/db/audit_log.py). The detail holds ids, versions
-        and scores, never names, e-mails or answers: an erasure leaves the entry in place."""
+        """Appends an entry to the hash-chained audit log (server/db/audit_log.py), linked to the interview it is
+        about (a link an erasure removes). The detail holds ids, versions and scores, never names, e-mails, answers
+        or a candidate's id: an erasure leaves the entry in place."""
         async with self._session() as s, s.begin():
             await audit_log.append(s, actor, action, interview_id, detail)
+
+    async def audit_candidate(
+        self, actor: str, action: str, candidate_id: str | None, interview_id: str | None = None, **detail: Any
+    ) -> None:
+        """`audit`, the entry also linked to the candidate it is about where no interview of theirs stands for
+        them (created, self-identified, read before any interview); their erasure removes the link."""
+        async with self._session() as s, s.begin():
+            await audit_log.append(s, actor, action, interview_id, detail, candidate_id=candidate_id)
 
     # --- recordings ---------------------------------------------------------------------------------
 

@@ -147,8 +147,9 @@ class CommentRow(Base):
 
 class AuditRow(Base):
     """One audit entry, append-only and hash-chained (server/db/audit_chain.py): `row_hash` covers `seq`,
-    `prev_hash`, `created_at`, `actor`, `action`, `interview_ref` and `detail`. `interview_id` and its salt are
-    outside the hash (the salted `interview_ref` stands for them), so an erasure can remove them alone."""
+    `prev_hash`, `created_at`, `actor`, `action`, `interview_ref`, `candidate_ref` and `detail`. `interview_id`,
+    `candidate_id` and their salts are outside the hash (the salted refs stand for them), so an erasure can remove
+    them alone."""
 
     __tablename__ = "audit_log"
     __table_args__ = (UniqueConstraint("seq", name="uq_audit_log_seq"),)
@@ -157,6 +158,9 @@ class AuditRow(Base):
     interview_id: Mapped[str | None] = mapped_column(String(32), index=True)
     interview_salt: Mapped[str | None] = mapped_column(String(32))
     interview_ref: Mapped[str | None] = mapped_column(String(64))
+    candidate_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    candidate_salt: Mapped[str | None] = mapped_column(String(32))
+    candidate_ref: Mapped[str | None] = mapped_column(String(64))
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -5,8 +5,8 @@ The rows go in one transaction. Every table with an `interview_id` column (turns
 recordings, and any added later) loses the rows of the candidate's interviews, and every table with a
 `candidate_id` column the candidate's, so a table added later is not missed; webhook events are found by the ids in
 their bodies, with their deliveries and delivery logs. Audit entries are never deleted or rewritten (their hash
-chain would break): only their interview id and its salt, outside the hash, are removed, and a `candidate_erased`
-entry names them. A live interview is not erased under its session (it may run
+chain would break): only their candidate's and interviews' ids and salts, outside the hash, are removed, and a
+`candidate_erased` entry names them. A live interview is not erased under its session (it may run
 on another node): the request is refused (409) until it has ended.
 """
 
@@ -184,7 +184,7 @@ class Eraser:
             counts.update(await self._erase_webhooks(s, [candidate_id, *ids]))
             for table in _keyed_by("interview_id"):
                 counts[table.name] = _rows(await s.execute(delete(table).where(table.c.interview_id.in_(ids))))
-            unlinked = await audit_log.unlink(s, ids)
+            unlinked = await audit_log.unlink(s, candidate_id, ids)
             counts[AuditRow.__tablename__] = len(unlinked)
             counts["interviews"] = _rows(await s.execute(delete(InterviewRow).where(InterviewRow.id.in_(ids))))
             for table in _keyed_by("candidate_id"):

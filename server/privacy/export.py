@@ -1,7 +1,8 @@
 """The export of everything held about a candidate (`GET /v1/candidates/{id}/export`): its format and the zip.
 
-The zip holds `data.json` (the candidate and their self-identification form if given, each interview with its
-turns, every report version, comments, its recording's state, audit entries and performance ratings) and each recording file under `recordings/`, byte for byte. Credentials
+The zip holds `data.json` (the candidate with their self-identification form if given and the audit entries about
+them, each interview with its turns, every report version, comments, its recording's state, audit entries and
+performance ratings) and each recording file under `recordings/`, byte for byte. Credentials
 (the interviews' candidate and observer tokens) are left out: they are keys, not data about the person.
 """
 
@@ -119,6 +120,9 @@ class CandidateData(msgspec.Struct):
     created_at: datetime
     # The voluntary form for the bias audit (stored apart from the interviews); None if never given.
     self_identification: SelfIdentificationExport | None
+    # Audit entries about the candidate that no interview stands for (created, self-identified, read before any
+    # interview); each interview's own are under it.
+    audit: list[AuditExport]
 
 
 class CandidateExport(msgspec.Struct):
@@ -218,11 +222,15 @@ async def gather(store: Store, candidate_id: str) -> tuple[CandidateExport, list
                     ],
                 )
             )
+        about = (
+            await s.scalars(select(AuditRow).where(AuditRow.candidate_id == candidate_id).order_by(AuditRow.seq))
+        ).all()
         form = await s.get(DemographicsRow, candidate_id)
         identified = None if form is None else SelfIdentificationExport(form.sex, form.race_ethnicity, form.updated_at)
     data = CandidateData(
-        candidate.id, candidate.name, candidate.email, candidate.resume_text, candidate.created_at, identified
-    )
+        candidate.id, candidate.name, candidate.email, candidate.resume_text, candidate.created_at, identified,
+        [AuditExport(a.actor, a.action, a.detail, a.created_at) for a in about],
+    )  # fmt: skip
     return CandidateExport(FORMAT, datetime.now(UTC), data, interviews), files
 
 

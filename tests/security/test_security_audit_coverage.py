@@ -138,18 +138,20 @@ async def test_reading_a_candidates_record_is_audited_per_interview_without_the_
     assert site.candidate not in json.dumps(entry)
 
 
-async def test_reading_or_exporting_a_candidate_without_interviews_leaves_an_unlinked_entry(site: Site) -> None:
+async def test_reading_or_exporting_a_candidate_without_interviews_leaves_an_entry_linked_to_them(
+    site: Site,
+) -> None:
     lone = (await site.ok("POST", "/v1/candidates", {"name": CANDIDATE_NAME}, role="recruiter"))["id"]
     before = len([e for e in await site.audit() if e["action"] in ("candidate_viewed", "candidate_exported")])
     await site.ok("GET", f"/v1/candidates/{lone}", role="admin")
     exported = await site.as_role("admin", "GET", f"/v1/candidates/{lone}/export")
     assert exported.status_code == 200, exported.text
     added = [e for e in await site.audit() if e["action"] in ("candidate_viewed", "candidate_exported")][before:]
-    assert [(e["action"], e["actor"], e["interview_id"]) for e in added] == [
-        ("candidate_viewed", site.actors["admin"], None),
-        ("candidate_exported", site.actors["admin"], None),
+    assert [(e["action"], e["actor"], e["interview_id"], e["candidate_id"]) for e in added] == [
+        ("candidate_viewed", site.actors["admin"], None, lone),
+        ("candidate_exported", site.actors["admin"], None, lone),
     ]
-    assert lone not in json.dumps(added)
+    assert lone not in json.dumps([{k: v for k, v in e.items() if k != "candidate_id"} for e in added])
 
 
 async def test_creating_and_revoking_a_share_link_is_audited_and_a_managers_scorecard_names_the_link(
@@ -256,7 +258,8 @@ Ids = dict[str, str]
 @dataclass(frozen=True)
 class Case:
     """One HR request with a user's key, and the one entry it must leave: its action, its whole detail (given the
-    ids and the answer's body), and the interview it links (an `ids` key) or none."""
+    ids and the answer's body), the interview it links (an `ids` key) or none, and the candidate it links (given
+    the ids and the answer's body) or none."""
 
     role: str
     method: str
@@ -264,6 +267,7 @@ class Case:
     action: str
     detail: Callable[[Ids, Any], dict[str, Any]] = lambda ids, got: {}
     linked: str | None = None
+    whom: Callable[[Ids, Any], str] | None = None
     query: dict[str, str] = field(default_factory=dict)  # values formatted with the ids
     body: Callable[[Ids], Any] | None = None
     csv: Callable[[Ids], str] | None = None
@@ -385,12 +389,13 @@ WRITES = [
         lambda i, g: {"job_id": g["id"], "drafting": False},
         body=lambda i: job_body("Another audited job"),
     ),
-    # Whom is not written: the candidate's id would outlive their erasure.
+    # Whom only as the candidate link, which their erasure removes.
     Case(
         "recruiter",
         "POST",
         "/v1/candidates",
         "candidate_created",
+        whom=lambda i, g: g["id"],
         body=lambda i: {"name": CANDIDATE_NAME, "email": CANDIDATE_EMAIL},
     ),
     Case(
@@ -436,6 +441,7 @@ WRITES = [
         "POST",
         "/v1/candidates/{candidate}/demographics",
         "demographics_recorded",
+        whom=lambda i, g: i["candidate"],
         body=lambda i: {"sex": "Female", "race_ethnicity": "Asian"},
     ),
     Case(
@@ -571,11 +577,18 @@ async def test_an_hr_list_aggregate_or_write_leaves_one_entry_naming_the_user_wi
     got = r.json() if r.content else None
     (entry,) = await added_since(site, head, set(site.actors.values()))
     linked = ids[case.linked] if case.linked is not None else None
-    assert (entry["actor"], entry["action"], entry["interview_id"]) == (site.actors[case.role], case.action, linked)
+    whom = case.whom(ids, got) if case.whom is not None else None
+    assert (entry["actor"], entry["action"], entry["interview_id"], entry["candidate_id"]) == (
+        site.actors[case.role],
+        case.action,
+        linked,
+        whom,
+    )
     assert entry["detail"] == case.detail(ids, got)
-    text = json.dumps(entry).lower()
+    text = json.dumps({k: v for k, v in entry.items() if k != "candidate_id"}).lower()
     assert not [p for p in [*PERSONAL, JUSTIFICATION] if p.lower() in text], entry
-    # Nor whom (a candidate's id), the receiver's URL, a secret or a link shown once.
+    # Nor whom (a candidate's id) but as the link an erasure removes, the receiver's URL, a secret or a link shown
+    # once.
     hidden = [ids["candidate"], ids["receiver"]]
     if isinstance(got, dict):
         hidden += [str(got[k]) for k in ("secret", "link") if k in got]
@@ -651,7 +664,7 @@ SELF_AUDITED = {
     ("GET", "/v1/reviews/{review_id:str}"), ("POST", "/v1/reviews/{review_id:str}/scorecard"),
     ("POST", "/v1/offers/{offer_id:str}/approve"), ("POST", "/v1/offers/{offer_id:str}/reject"),
     ("POST", "/v1/invitations"), ("POST", "/v1/webhooks/endpoints"), ("POST", "/v1/outcomes"),
-    ("POST", "/v1/outcomes.csv"), ("GET", "/v1/candidates/{candidate_id:str}"),
+    ("POST", "/v1/outcomes.csv"), ("POST", "/v1/candidates"), ("GET", "/v1/candidates/{candidate_id:str}"),
     ("GET", "/v1/candidates/{candidate_id:str}/export"), ("POST", "/v1/candidates/{candidate_id:str}/erase"),
     ("POST", "/v1/users"), ("PATCH", "/v1/users/{user_id:str}"), ("POST", "/v1/users/{user_id:str}/keys"),
     ("DELETE", "/v1/users/{user_id:str}/keys/{key_id:str}"), ("POST", "/v1/recourse/{request_id:str}/answer"),
@@ -690,7 +703,8 @@ async def test_a_read_whose_entry_cannot_be_written_fails_without_sending_what_i
     async def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("the audit log is unreachable")
 
-    monkeypatch.setattr(site.store, "audit", broken)  # the server's own store: it runs in this process
+    for method in ("audit", "audit_candidate"):  # the server's own store: it runs in this process
+        monkeypatch.setattr(site.store, method, broken)
     r = await site.as_role("recruiter", "GET", "/v1/jobs")
     assert r.status_code == 500
     assert "Audited job" not in r.text and site.job not in r.text

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
-import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
@@ -19,19 +18,16 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from audit_testkit import DATABASES, NO_ANCHOR, ROOT, cli, fixed, settings_for
 from sqlalchemy import Connection, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from server.db import audit_log
-from server.db.audit_chain import GENESIS, AuditDetailError, ChainLink, canonical, link_hash, plain_detail
+from server.db.audit_chain import ERASED, GENESIS, AuditDetailError, ChainLink, canonical, link_hash, plain_detail
 from server.db.migrate import alembic_config
 from server.db.store import Store
 from server.db.tables import AuditRow, Base
 from server.privacy.retention import Retention
-from server.settings import Settings
-
-ROOT = Path(__file__).resolve().parents[2]
-DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture(params=DATABASES)
@@ -41,32 +37,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'audit.db'}"
 
 
-def _settings(url: str, **overrides: Any) -> Settings:
-    return Settings.from_env({}, api_key="k", database_url=url, **overrides)
-
-
 @pytest.fixture
 async def store(database_url: str) -> AsyncIterator[Store]:
-    opened = await Store.open(_settings(database_url).sqlalchemy_url)
+    opened = await Store.open(settings_for(database_url).sqlalchemy_url)
     yield opened
     await opened.close()
-
-
-async def cli(database_url: str, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
-    """`shanmian <args>` as a process of its own; its exit status and its output (stdout and stderr)."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "server.cli",
-        *args,
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": database_url, "SHANMIAN_API_KEY": "k", **(env or {})},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await asyncio.wait_for(process.communicate(), 120)
-    assert process.returncode is not None
-    return process.returncode, out.decode()
 
 
 async def verify_cli(database_url: str) -> tuple[int, str]:
@@ -137,6 +112,52 @@ TAMPERING: list[tuple[Callable[[Store], Awaitable[None]], str]] = [
 ]
 
 
+async def with_a_candidate_entry(store: Store) -> None:
+    """The six entries, then seq 7 about a candidate without an interview."""
+    await six_entries(store)
+    await store.audit_candidate("hr", "candidate_created", "cand-one")
+
+
+CANDIDATE_TAMPERING = [
+    (
+        "UPDATE audit_log SET candidate_id = NULL, candidate_salt = NULL WHERE seq = 7",
+        "FAILED at seq 7: altered: its candidate was removed, and no erasure entry names it",
+    ),
+    (
+        "UPDATE audit_log SET candidate_id = 'cand-other' WHERE seq = 7",
+        "FAILED at seq 7: altered: its candidate_id is not the candidate it was written about",
+    ),
+]
+
+
+@pytest.mark.parametrize(("statement", "found"), CANDIDATE_TAMPERING, ids=["unlinked", "other"])
+async def test_the_cli_names_an_entry_whose_candidate_was_removed_or_changed_by_hand(
+    store: Store, database_url: str, statement: str, found: str
+) -> None:
+    await with_a_candidate_entry(store)
+    code, out = await verify_cli(database_url)
+    assert code == 0 and out.startswith("OK: 7 entries"), out
+    await execute(store.engine, statement)
+    code, out = await verify_cli(database_url)
+    assert code == 1 and out.startswith(found), out
+
+
+async def test_an_erasure_unlinks_the_candidates_and_their_interviews_entries_and_the_chain_verifies(
+    store: Store, database_url: str
+) -> None:
+    await with_a_candidate_entry(store)
+    async with AsyncSession(store.engine) as s, s.begin():
+        unlinked = await audit_log.unlink(s, "cand-one", ["iv-one"])
+        await audit_log.append(s, "hr", ERASED, detail={"erasure_id": "er_1", "unlinked": unlinked})
+    assert unlinked == [2, 7]
+    async with AsyncSession(store.engine) as s:
+        rows = {r.seq: r for r in (await s.scalars(select(AuditRow))).all()}
+    assert (rows[7].candidate_id, rows[7].candidate_salt, rows[2].interview_id, rows[2].interview_salt) == (None,) * 4
+    assert rows[7].candidate_ref and rows[2].interview_ref and rows[5].interview_id == "iv-two"
+    code, out = await verify_cli(database_url)
+    assert code == 0 and out.startswith("OK: 8 entries"), out
+
+
 def test_the_canonical_form_is_pinned_so_old_chains_keep_verifying() -> None:
     moment = datetime(2026, 12, 7, 13, 0, 0, 1234, tzinfo=timezone(timedelta(hours=8)))
     link = ChainLink(7, "ab" * 32, moment, "hr", "report_viewed", None, {"b": 1, "a": [1.5, None, "面试"]})
@@ -151,13 +172,27 @@ def test_the_canonical_form_is_pinned_so_old_chains_keep_verifying() -> None:
     assert plain_detail({"kind": ("a", "b")}) == {"kind": ["a", "b"]} and plain_detail({}) is None
 
 
+def test_a_candidate_ref_is_hashed_only_in_an_entry_that_has_one() -> None:
+    moment = datetime(2026, 12, 7, 5, 0, tzinfo=UTC)
+    about = ChainLink(8, "ab" * 32, moment, "hr", "candidate_created", None, None, "cd" * 32)
+    expected = (
+        '{"action":"candidate_created","actor":"hr","candidate_ref":"' + "cd" * 32 + '",'
+        '"created_at":"2026-12-07T05:00:00.000000+00:00","detail":null,"interview_ref":null,"prev_hash":"'
+        + "ab" * 32
+        + '","seq":8}'
+    ).encode()
+    assert canonical(about) == expected
+    assert b"candidate_ref" not in canonical(ChainLink(8, "ab" * 32, moment, "hr", "report_viewed", None, None))
+
+
 async def test_an_intact_chain_verifies_with_its_entry_count(store: Store, database_url: str) -> None:
+    unanchored = f"; 0 anchors checked; no anchor file at {NO_ANCHOR}"
     code, out = await verify_cli(database_url)
-    assert (code, out.strip()) == (0, f"OK: 0 entries, seq 1 to 0, head hash {GENESIS}"), out
+    assert (code, out.strip()) == (0, f"OK: 0 entries, seq 1 to 0, head hash {GENESIS}{unanchored}"), out
     await six_entries(store)
     code, out = await verify_cli(database_url)
     state = await audit_log.chain_state(store.engine)
-    assert code == 0 and out.strip() == f"OK: 6 entries, seq 1 to 6, head hash {state.head_hash}", out
+    assert code == 0 and out.strip() == f"OK: 6 entries, seq 1 to 6, head hash {state.head_hash}{unanchored}", out
     async with AsyncSession(store.engine) as s:
         rows = (await s.scalars(select(AuditRow).order_by(AuditRow.seq))).all()
     assert [r.seq for r in rows] == [1, 2, 3, 4, 5, 6]
@@ -178,7 +213,7 @@ async def test_the_cli_names_the_first_entry_not_as_written(
 
 async def test_a_database_without_the_chain_is_a_clear_error(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = create_async_engine(_settings(url).sqlalchemy_url)
+    engine = create_async_engine(settings_for(url).sqlalchemy_url)
     async with engine.begin() as conn:
         await conn.run_sync(lambda c: command.upgrade(alembic_config(c), "0009"))
     await engine.dispose()
@@ -191,8 +226,8 @@ async def test_a_retention_under_six_months_is_refused_with_a_clear_error(tmp_pa
         f"sqlite:///{tmp_path / 'a.db'}", "audit", "verify", env={"SHANMIAN_AUDIT_RETENTION_DAYS": "182"}
     )
     assert code == 2 and "SHANMIAN_AUDIT_RETENTION_DAYS=182" in out and "at least six months" in out, out
-    assert _settings("sqlite://", audit_retention_days=183).audit_retention_days == 183
-    assert _settings("sqlite://").audit_retention_days == 365
+    assert settings_for("sqlite://", audit_retention_days=183).audit_retention_days == 183
+    assert settings_for("sqlite://").audit_retention_days == 365
 
 
 APPENDER = """
@@ -249,12 +284,8 @@ async def test_appends_from_several_processes_at_once_stay_one_chain(
     assert interleaved > workers - 1, "the processes appended at the same time, not one after another"
 
 
-def fixed(moment: datetime) -> Callable[[], datetime]:
-    return lambda: moment
-
-
 async def test_retention_prunes_a_prefix_and_the_chain_still_verifies(database_url: str) -> None:
-    settings = _settings(database_url, audit_retention_days=183)
+    settings = settings_for(database_url, audit_retention_days=183)
     store = await Store.open(settings.sqlalchemy_url)
     try:
         now = datetime.now(UTC)
@@ -293,7 +324,7 @@ def _audit_diffs(conn: Connection) -> list[Any]:
 
 
 async def test_the_migration_chains_entries_written_before_it(database_url: str) -> None:
-    engine = create_async_engine(_settings(database_url).sqlalchemy_url)
+    engine = create_async_engine(settings_for(database_url).sqlalchemy_url)
     try:
         async with engine.begin() as conn:
             await conn.run_sync(lambda c: command.upgrade(alembic_config(c), "0009"))

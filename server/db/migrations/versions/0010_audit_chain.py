@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from server.db.audit_chain import GENESIS, ChainLink, interview_ref, link_hash, new_salt
+from server.db.audit_chain import GENESIS, ChainLink, link_hash, new_salt, salted_ref
 from server.db.tables import UTCDateTime
 
 revision = "0010"
@@ -50,7 +50,7 @@ def _chain_existing(conn: sa.Connection) -> tuple[int, str]:
             created_at=created_at,
             actor=row.actor,
             action=row.action,
-            interview_ref=interview_ref(salt, row.interview_id) if salt else None,
+            interview_ref=salted_ref(salt, row.interview_id) if salt else None,
             detail=row.detail or None,
         )
         prev = link_hash(link)
