@@ -241,8 +241,9 @@ class Store:
             await s.execute(update(InterviewRow).where(InterviewRow.id == interview_id).values(probes=probes))
 
     async def accept_ai_notice(self, interview_id: str, source: str) -> None:
-        """The candidate accepted the AI notice (`source`: hello | rest): the interview keeps the first acceptance's
-        moment and source, and every acceptance is an audit entry at that same moment, in one transaction."""
+        """The candidate accepted the AI notice (`source`: hello | rest), in one transaction: the interview keeps the
+        first acceptance's moment and source, and every acceptance is an audit entry at its moment (the first one's
+        equals the interview's)."""
         at = now()
         async with self._session() as s, s.begin():
             await s.execute(
