@@ -128,6 +128,8 @@ class InterviewController(Controller):
                 ProbeOut(f"r{n}", p.question, p.dimension, p.source_span)
                 for n, p in enumerate(probes_from_json(row.probes), start=1)
             ],
+            ai_notice_accepted_at=row.ai_notice_accepted_at,
+            ai_notice_source=row.ai_notice_source,
         )
 
     @get("/{interview_id:str}/report", responses=errors(401, 404, 409))

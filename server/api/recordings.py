@@ -27,7 +27,6 @@ from server.errors import ApiError, conflict, errors, not_found
 from server.interview_tokens import CANDIDATE_REFUSED, candidate_token_opens
 from server.people import RECRUITING, REVIEWING, Principal, roles
 from server.settings import Settings
-from server.stream.consent import notice_accepted
 from server.stream.recording import Recordings
 
 
@@ -44,13 +43,21 @@ class ConsentBody(Struct):
 
 def recording_json(row: RecordingRow | None) -> dict[str, Any]:
     if row is None:
-        return {"consent": None, "status": RecordingStatus.NONE, "media_type": None, "duration_s": None, "note": None}
+        return {
+            "consent": None,
+            "status": RecordingStatus.NONE,
+            "media_type": None,
+            "duration_s": None,
+            "note": None,
+            "video_consent": None,
+        }
     return {
         "consent": row.consent,
         "status": row.status,
         "media_type": row.media_type,
         "duration_s": row.duration_s,
         "note": row.note,
+        "video_consent": row.video_consent,
     }
 
 
@@ -100,7 +107,7 @@ async def give_consent(
     else:
         await recordings.withdraw(interview_id, via)  # stops a recording in progress on this node at once
     if data.ai_notice:
-        await notice_accepted(store, interview_id, via)
+        await store.accept_ai_notice(interview_id, via)
     actor = hr.actor if hr is not None else "candidate"
     await store.audit(actor, "recording_consent", interview_id, consent=data.consent, video=data.video)
     return recording_json(await store.recording(interview_id))

@@ -152,6 +152,10 @@ class InterviewOut(Struct):
     end_reason: str | None
     plan_version: int = 1
     probes: list[ProbeOut] | None = None  # résumé probes; None while being drafted or without a résumé
+    # When and how (hello | rest) the candidate accepted the AI notice; None: not accepted (a v1 client's hello
+    # need not say).
+    ai_notice_accepted_at: datetime | None = None
+    ai_notice_source: str | None = None
 
 
 class ReportVersionOut(Struct):

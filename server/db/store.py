@@ -244,6 +244,21 @@ class Store:
         async with self._session() as s, s.begin():
             await s.execute(update(InterviewRow).where(InterviewRow.id == interview_id).values(probes=probes))
 
+    async def accept_ai_notice(self, interview_id: str, source: str) -> None:
+        """The candidate accepted the AI notice (`source`: hello | rest), in one transaction: the interview keeps the
+        first acceptance's moment and source, and every acceptance is an audit entry at its moment (the first one's
+        equals the interview's)."""
+        at = now()
+        async with self._session() as s, s.begin():
+            await s.execute(
+                update(InterviewRow)
+                .where(InterviewRow.id == interview_id, InterviewRow.ai_notice_accepted_at.is_(None))
+                .values(ai_notice_accepted_at=at, ai_notice_source=source)
+            )
+            await audit_log.append(
+                s, "candidate", "ai_notice_accepted", interview_id, {"via": source}, clock=lambda: at
+            )
+
     async def interviews(self, job_id: str | None = None) -> Sequence[InterviewRow]:
         query = select(InterviewRow).order_by(InterviewRow.created_at.desc())
         if job_id is not None:

@@ -106,6 +106,10 @@ class InterviewRow(Base):
     report: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the newest of its report_versions
     plan_version: Mapped[int] = mapped_column(Integer, default=1)  # the job's plan version this interview runs
     probes: Mapped[list[Any] | None] = mapped_column(JSON)  # résumé probes (dialogue.resume_probes), None: none
+    # When the candidate first accepted the notice that an AI conducts and scores the interview, and how (hello |
+    # rest); None: not accepted (a v1 client's hello need not say). Each acceptance is an audit entry as well.
+    ai_notice_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ai_notice_source: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
 
@@ -187,7 +191,9 @@ class RecordingRow(Base):
     __tablename__ = "interview_recordings"
     interview_id: Mapped[str] = mapped_column(ForeignKey("interviews.id"), primary_key=True)
     consent: Mapped[bool | None] = mapped_column(Boolean)  # None: never asked; the default is not to record
-    consent_source: Mapped[str | None] = mapped_column(String(16))  # hello | rest
+    consent_source: Mapped[str | None] = mapped_column(String(16))  # hello | rest | hr: who last stated consent
+    # To video as well, in video mode; None: never stated. True only with `consent`: a withdrawal takes it back too.
+    video_consent: Mapped[bool | None] = mapped_column(Boolean)
     status: Mapped[str] = mapped_column(String(16), default=RecordingStatus.NONE)  # a RecordingStatus value
     path: Mapped[str | None] = mapped_column(Text)
     media_type: Mapped[str | None] = mapped_column(String(32))

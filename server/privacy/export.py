@@ -1,8 +1,8 @@
 """The export of everything held about a candidate (`GET /v1/candidates/{id}/export`): its format and the zip.
 
 The zip holds `data.json` (the candidate with their self-identification form if given and the audit entries about
-them, each interview with its turns, every report version, comments, its recording's state, audit entries and
-performance ratings) and each recording file under `recordings/`, byte for byte. Credentials
+them, each interview with its AI notice acceptance, turns, every report version, comments, its recording's state,
+audit entries and performance ratings) and each recording file under `recordings/`, byte for byte. Credentials
 (the interviews' candidate and observer tokens) are left out: they are keys, not data about the person.
 """
 
@@ -69,6 +69,7 @@ class AuditExport(msgspec.Struct):
 
 class RecordingExport(msgspec.Struct):
     consent: bool | None
+    video_consent: bool | None  # None: never stated
     consent_source: str | None
     status: str
     media_type: str | None
@@ -90,6 +91,8 @@ class InterviewExport(msgspec.Struct):
     started_at: datetime | None
     ended_at: datetime | None
     end_reason: str | None
+    ai_notice_accepted_at: datetime | None  # None: the notice was not accepted (a v1 client need not send it)
+    ai_notice_source: str | None  # hello | rest
     created_at: datetime
     turns: list[TurnExport]
     reports: list[ReportExport]
@@ -195,8 +198,8 @@ async def gather(store: Store, candidate_id: str) -> tuple[CandidateExport, list
                     name = f"recordings/{iv.id}{Path(rec.path).suffix}"
                     files.append(ExportedFile(name, Path(rec.path)))
                 recording = RecordingExport(
-                    rec.consent, rec.consent_source, rec.status, rec.media_type, rec.duration_s, rec.note,
-                    rec.updated_at, name,
+                    rec.consent, rec.video_consent, rec.consent_source, rec.status, rec.media_type, rec.duration_s,
+                    rec.note, rec.updated_at, name,
                 )  # fmt: skip
             interviews.append(
                 InterviewExport(
@@ -211,6 +214,8 @@ async def gather(store: Store, candidate_id: str) -> tuple[CandidateExport, list
                     started_at=iv.started_at,
                     ended_at=iv.ended_at,
                     end_reason=iv.end_reason,
+                    ai_notice_accepted_at=iv.ai_notice_accepted_at,
+                    ai_notice_source=iv.ai_notice_source,
                     created_at=iv.created_at,
                     turns=[_turn(t) for t in turns],
                     reports=[ReportExport(r.version, r.source, r.created_at, r.report) for r in reports],

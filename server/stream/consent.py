@@ -1,5 +1,5 @@
 """The candidate's consents on their own stream (PROTOCOL.md section 2, additions): the AI notice, accepted in the
-hello, and `withdraw_consent`, which stops the recording at any moment of the interview.
+hello (kept on the interview: `Store.accept_ai_notice`), and `withdraw_consent`, which stops the recording at any moment of the interview.
 
 `ConsentGate` sits between a candidate connection and its transport (WebSocket or WebRTC data channel), so both
 carry the same rules: a withdrawal is acted on as soon as it arrives, ahead of the interview's queued work, and a
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 
-from server.db.store import Store
 from server.stream.messages import BadMessage, ConsentWithdrawnOut, Hello, WithdrawConsent, decode_candidate
 from server.stream.recording import Recordings
 from server.stream.transport import Connection, LinkClosed, Transport
@@ -19,11 +18,6 @@ NOTICE_DECLINED = (
     'the interview cannot start without the AI notice: send the hello with "ai_notice": true once the candidate '
     "has read that an AI system conducts and scores this interview"
 )
-
-
-async def notice_accepted(store: Store, interview_id: str, via: str) -> None:
-    """The candidate accepted the AI notice: kept in the audit log, whose row carries the moment (`created_at`)."""
-    await store.audit("candidate", "ai_notice_accepted", interview_id, via=via)
 
 
 class ConsentGate:
@@ -58,7 +52,7 @@ class ConsentGate:
                 await self._reply_error("bad_message", NOTICE_DECLINED)
                 continue
             if isinstance(message, Hello) and message.ai_notice:
-                await notice_accepted(self.recordings.store, self.interview_id, "hello")
+                await self.recordings.store.accept_ai_notice(self.interview_id, "hello")
                 self._notice_stored = True
             return frame
 

@@ -4,8 +4,8 @@ Consent comes from the candidate only: `hello.consent` or `POST /v1/interviews/{
 without it nothing is written and the report says so. Video is recorded only under a video consent as well
 (`hello.video_consent`, or `"video": true` over REST); without one a video interview's recording is audio only. A
 withdrawal (`withdraw_consent` on the stream, or `"consent": false` over REST) stops the recording at once: the file
-is finished and playable, and nothing said after it is written. The consent row keeps whether video was consented
-to in its `consent_source` (`hello+video`, `rest+video`): the table has no column of its own for it yet.
+is finished and playable, and nothing said after it is written. The recording row keeps the consent (`consent`,
+`video_consent`) and who last stated it (`consent_source`).
 A failing disk stops the recording only: HR learn of it from the log, the recording's note and the report.
 A recording a dead process left `recording` is finished at start-up (playable to its last readable second), and a
 session resumed in another process continues that file rather than starting it over.
@@ -45,7 +45,6 @@ log = logging.getLogger(__name__)
 NO_CONSENT_NOTE = "Not recorded: the candidate did not consent to recording."
 NO_VIDEO_CONSENT_NOTE = "Video not recorded: the candidate consented to an audio recording only."
 DISABLED_NOTE = "Not recorded: recording is turned off on this server (SHANMIAN_RECORD=0)."
-VIDEO_CONSENT = "+video"  # appended to `consent_source` when the consent covers video too
 
 
 def withdrawn_note(seconds: float) -> str:
@@ -60,7 +59,7 @@ def leftover_note(seconds: float) -> str:
 
 
 def video_consented(row: RecordingRow | None) -> bool:
-    return row is not None and bool(row.consent) and (row.consent_source or "").endswith(VIDEO_CONSENT)
+    return row is not None and bool(row.consent) and bool(row.video_consent)
 
 
 class SessionRecording:
@@ -152,12 +151,13 @@ class Recordings:
         return self.directory / f"{interview_id}{recording_suffix(video)}"
 
     async def consent(self, interview_id: str, via: str, audio: bool | None, video: bool | None) -> RecordingRow:
-        """Store what the candidate said; None keeps what they said before. Video consent needs audio consent."""
+        """Store what the candidate said; None keeps what they said before. Video consent needs audio consent: without
+        it a video consent is stored as refused, and video never asked about stays None."""
         row = await self.store.recording(interview_id)
         given = audio if audio is not None else bool(row is not None and row.consent)
-        with_video = given and (video if video is not None else video_consented(row))
+        said_video = video if video is not None else (row.video_consent if row is not None else None)
         return await self.store.update_recording(
-            interview_id, consent=given, consent_source=via + (VIDEO_CONSENT if with_video else "")
+            interview_id, consent=given, consent_source=via, video_consent=said_video and given
         )
 
     async def join(self, live: LiveInterview, hello: Hello) -> SessionRecording | None:
