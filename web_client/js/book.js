@@ -1,6 +1,7 @@
 // The candidate's booking page (/static/book.html?interview=…&token=…): the slots of their interview in their own
 // time zone, one tap to book, and their booking with "change time" and "cancel"; in the "any time before" mode, a
 // start button. Everything goes through /v1/interviews/{id}/booking with the candidate's token.
+import { takeToken } from "./link-token.js";
 
 const STRINGS = {
   en: {
@@ -53,7 +54,7 @@ const REFUSALS_ZH = {
 
 const params = new URLSearchParams(location.search);
 const interviewId = params.get("interview") || "";
-const token = params.get("token") || "";
+const token = takeToken(interviewId);
 const zone = params.get("tz") || Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 const language = (params.get("lang") || navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en";
 const words = STRINGS[language];

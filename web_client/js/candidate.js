@@ -1,11 +1,12 @@
 // The candidate's page: consent and mode, microphone check, the interview over the candidate WebSocket
 // (PROTOCOL.md §2), reconnecting by itself, and the report at the end.
 import { apply, el, lang, setLang, t, wireSwitch } from "./i18n.js";
+import { takeToken } from "./link-token.js";
 import { renderReport } from "./report-view.js";
 
 const $ = (id) => document.getElementById(id);
 const interviewId = decodeURIComponent(location.pathname.split("/").filter(Boolean)[1] ?? "");
-const token = new URLSearchParams(location.search).get("token") ?? "";
+const token = takeToken(interviewId);
 const FRAME_SECONDS = 0.04; // 40 ms audio frames (the server takes 10–500 ms)
 const RECONNECT_FOR_MS = 110_000; // a little under the server's 120 s grace period
 
