@@ -213,11 +213,16 @@ class RedisAllowances(Allowances):
         self.fallback = MemoryAllowances(per_minute, burst)
         self.outage = RedisOutage()
 
+    def redis_key(self, key: str) -> str:
+        # Hashed: a key names an interview and a person, or a client's address, and Redis must hold no such string
+        # (an erasure scans it for the candidate's ids); the allowance still counts per key.
+        return f"{self.namespace}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+
     async def take(self, key: str) -> bool:
         if self.outage.waiting():
             return await self.fallback.take(key)
         try:
-            taken = await self._script(keys=[f"{self.namespace}:{key}"], args=[self.rate, self.burst])
+            taken = await self._script(keys=[self.redis_key(key)], args=[self.rate, self.burst])
         except (RedisError, OSError) as exc:
             self.outage.failed(exc)
             return await self.fallback.take(key)
