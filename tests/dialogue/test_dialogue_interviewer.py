@@ -80,6 +80,26 @@ async def test_a_rephrasing_drafted_while_the_candidate_answers_is_used_at_once(
     await interviewer.close("test")
 
 
+async def test_spoken_requests_to_rephrase_again_and_again_reuse_the_one_drafted_wording(
+    smollm: LlamaCppBackend,
+) -> None:
+    """A flood of spoken "could you rephrase that?" costs the model nothing more than the first: each is answered
+    at once from the question's one draft (each request is also real speech, bounded by the audio rate limit)."""
+    interviewer = Interviewer(PLAN, InterviewerModels(wording=smollm, wording_config=NO_TIMEOUT))
+    interviewer.start()
+    draft = interviewer._rephrasings[QUESTION]
+    await asyncio.wait_for(asyncio.shield(draft), timeout=60)
+    asked = [
+        without_waiting(interviewer.handle(AnswerFinished("Sorry, could you rephrase the question?")))
+        for _ in range(12)
+    ]
+    assert all(isinstance(e, QuestionAsked) and e.question.kind is QuestionKind.REPHRASE for [e] in asked)
+    assert {e.question.text for [e] in asked} == {draft.result().text}, "rephrased from the first wording, not drift"
+    assert list(interviewer._rephrasings) == [QUESTION], "no further draft was started"
+    assert interviewer.session.turns == [], "a request is not an answer"
+    await interviewer.close("test")
+
+
 THIN = "I used microservices in a project. It was fine."
 BEHAVIOURAL_PLAN = build_plan(
     Requisition(
