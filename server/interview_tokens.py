@@ -46,9 +46,9 @@ def seal_new_tokens(vault: TokenVault, row: InterviewRow) -> tuple[str, str]:
     return candidate, observer
 
 
-def candidate_token(vault: TokenVault, row: InterviewRow) -> str | None:
-    """The interview's candidate token, to hand out again; None when this node's key does not open it."""
-    return vault.open(CANDIDATE, row.id, row.candidate_token)
+def candidate_token(vault: TokenVault, row: InterviewRow) -> str:
+    """The interview's candidate token, to hand out again."""
+    return vault.must_open(CANDIDATE, row.id, row.candidate_token)
 
 
 def join_url(base_url: str, interview_id: str, candidate_token: str) -> str:

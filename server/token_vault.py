@@ -94,6 +94,14 @@ class TokenVault:
             return None
         return opened.decode()
 
+    def must_open(self, purpose: str, row_id: str, stored: str) -> str:
+        """`open`, for what the node's start checked its key opens (server/db/sealed_tokens.py): TokenKeyError if
+        not (the key file was replaced while the node ran)."""
+        opened = self.open(purpose, row_id, stored)
+        if opened is None:
+            raise TokenKeyError(f"the {purpose} of {row_id} does not open with this node's token key")
+        return opened
+
 
 def load_vault(secret: str, data_dir: Path) -> TokenVault:
     """The node's vault: from `secret` when set, else from the data directory's key file (made on the first start,

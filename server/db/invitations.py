@@ -25,7 +25,7 @@ from server.db.store import Store
 from server.db.tables import BookingRow, CandidateRow, IdempotencyKeyRow, InterviewRow, InvitationRow, JobRow
 from server.interview_tokens import seal_new_tokens
 from server.mail.outbox import MailOutbox
-from server.token_vault import INVITATION, STORED_ANSWER, TokenKeyError, TokenVault, new_token
+from server.token_vault import INVITATION, STORED_ANSWER, TokenVault, new_token
 from server.webhooks.outbox import WebhookOutbox
 
 SCOPE = "POST /v1/invitations"
@@ -47,21 +47,13 @@ def _language(code: str) -> Language:
     return "zh" if code == "zh" else "en"
 
 
-def invitation_token(vault: TokenVault, row: InvitationRow) -> str:
-    """The link's token in plain text; a node's start has checked that its key opens the database's tokens."""
-    token = vault.open(INVITATION, row.id, row.token)
-    if token is None:
-        raise TokenKeyError(f"invitation {row.id}: its token does not open with this node's key")
-    return token
-
-
 def invitation_of(row: InvitationRow, vault: TokenVault) -> Invitation:
     return Invitation(
         id=row.id,
         job_id=row.job_id,
         candidate_id=row.candidate_id,
         interview_id=row.interview_id,
-        token=invitation_token(vault, row),
+        token=vault.must_open(INVITATION, row.id, row.token),
         language=_language(row.language),
         mode=row.mode,
         created_at=row.created_at,
@@ -71,9 +63,7 @@ def invitation_of(row: InvitationRow, vault: TokenVault) -> Invitation:
 
 
 def _key_record(row: IdempotencyKeyRow, vault: TokenVault) -> KeyRecord:
-    answer = vault.open(STORED_ANSWER, f"{row.scope}:{row.key}", row.answer) if row.answer is not None else None
-    if row.answer is not None and answer is None:
-        raise TokenKeyError(f"the stored answer of Idempotency-Key {row.key!r} does not open with this node's key")
+    answer = vault.must_open(STORED_ANSWER, f"{row.scope}:{row.key}", row.answer) if row.answer is not None else None
     return KeyRecord(row.key, row.fingerprint, row.created_at, row.locked_until, answer, row.status_code)
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from server.db.tables import MailRow
-from server.token_vault import MAIL_MESSAGE, TokenKeyError, TokenVault
+from server.token_vault import MAIL_MESSAGE, TokenVault
 
 Clock = Callable[[], datetime]
 
@@ -103,10 +103,7 @@ class MailOutbox:
 
     def source(self, row: MailRow) -> str:
         """The whole message as sent (RFC 5322), opened."""
-        source = self.vault.open(MAIL_MESSAGE, row.id, row.message)
-        if source is None:
-            raise TokenKeyError(f"mail {row.id} does not open with this node's key")
-        return source
+        return self.vault.must_open(MAIL_MESSAGE, row.id, row.message)
 
     async def messages(self, state: str | None = None, limit: int = 100) -> Sequence[MailRow]:
         """The newest first."""

@@ -38,6 +38,8 @@ def test_a_sealed_token_opens_nothing_on_another_row_purpose_or_key() -> None:
     assert TokenVault.from_secret(SECRET + "!").open(CANDIDATE, "iv1", sealed) is None
     assert vault.open(CANDIDATE, "iv1", sealed[:-2]) is None, "a damaged seal"
     assert vault.open(CANDIDATE, "iv1", SEALED_PREFIX + "not base64 at all!") is None
+    with pytest.raises(TokenKeyError, match="does not open with this node's token key"):
+        vault.must_open(CANDIDATE, "iv2", sealed)  # what a node hands out again must open: never a silent gap
 
 
 def test_a_token_stored_before_sealing_opens_as_stored() -> None:
