@@ -1,11 +1,11 @@
 """The audit log's hash chain, as pure functions: the canonical form of an entry, its hash, the salted references to
-an interview and to a candidate, and the walk that finds the first altered, missing or unlinked entry, or the first entry that is not
-the one a head anchored outside the database recorded.
+an interview and to a candidate, and the walk that finds the first altered, missing or unlinked entry, or the first
+entry that is not the one a head anchored outside the database recorded.
 
-Each entry's hash covers its sequence number, the previous entry's hash, its moment, actor, action, interview
-and candidate references and detail, so changing, removing or reordering any entry breaks the chain at that entry. Rewriting every
-entry from one to the head, and the head, keeps the chain whole: an anchor, a (seq, hash) of a past head kept where
-the database's writers cannot reach, is what still tells.
+Each entry's hash covers its sequence number, the previous entry's hash, its moment, actor, action, interview and
+candidate references and detail, so changing, removing or reordering any entry breaks the chain at that entry.
+Rewriting every entry from one to the head, and the head, keeps the chain whole: an anchor, a (seq, hash) of a past
+head kept where the database's writers cannot reach, is what still tells.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """The candidate's consents on their own stream (PROTOCOL.md section 2, additions): the AI notice, accepted in the
-hello (kept on the interview: `Store.accept_ai_notice`), and `withdraw_consent`, which stops the recording at any moment of the interview.
+hello (kept on the interview: `Store.accept_ai_notice`), and `withdraw_consent`, which stops the recording at any
+moment of the interview.
 
 `ConsentGate` sits between a candidate connection and its transport (WebSocket or WebRTC data channel), so both
 carry the same rules: a withdrawal is acted on as soon as it arrives, ahead of the interview's queued work, and a

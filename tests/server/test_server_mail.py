@@ -258,7 +258,9 @@ async def test_two_workers_on_one_database_send_each_message_once(
         for n in range(12):
             assert await outbox.add(s, f"ml_{uuid.uuid4().hex[:12]}", f"test:{n}", "test", _message(n))
         assert not await outbox.add(s, "ml_again", "test:0", "test", _message(0)), "one message per dedup key"
-    workers = [MailWorker(MailOutbox(store.engine, vault=store.vault, sending=True), SmtpSender(settings)) for _ in range(2)]
+    workers = [
+        MailWorker(MailOutbox(store.engine, vault=store.vault, sending=True), SmtpSender(settings)) for _ in range(2)
+    ]
 
     tried = 0
     for _ in range(4):  # each round claims at most a batch, so rounds until all are gone (and one more)

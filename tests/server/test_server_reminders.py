@@ -79,7 +79,9 @@ class Env(WorkflowServer):
     def worker(self, clock: FakeClock) -> ReminderWorker:
         """A reminder worker on this server's database, on `clock`; what it queues, the server's SMTP worker sends."""
         letterhead = Letterhead(Person("interviews@localhost", "Shanmian"), "localhost", self.base)
-        return ReminderWorker(self.store, MailOutbox(self.store.engine, vault=self.store.vault, sending=True), letterhead, clock=clock)
+        return ReminderWorker(
+            self.store, MailOutbox(self.store.engine, vault=self.store.vault, sending=True), letterhead, clock=clock
+        )
 
     async def reminders(self, who: Booked) -> list[ReminderRow]:
         query = select(ReminderRow).where(ReminderRow.interview_id == who.interview_id).order_by(ReminderRow.due_at)

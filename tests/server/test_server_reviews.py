@@ -349,7 +349,9 @@ async def test_erasing_the_candidate_erases_their_reviews_scorecards_recourse_sh
     assert (await env.call("POST", f"/v1/reviews/{task['id']}/scorecard", {"recommendation": "yes"})).status_code == 201
     interview = await env.store.interview(iid)
     assert interview is not None
-    recourse = await env.call("POST", f"/v1/interviews/{iid}/recourse", token=candidate_token(env.store.vault, interview))
+    recourse = await env.call(
+        "POST", f"/v1/interviews/{iid}/recourse", token=candidate_token(env.store.vault, interview)
+    )
     assert recourse.status_code == 201, recourse.text
     share = (await env.call("POST", f"/v1/interviews/{iid}/shares")).json()
 
