@@ -1,5 +1,9 @@
 """Benchmark of the media pipeline alone (no server): streaming vs offline accuracy, latency, CPU, concurrency.
 
+Accuracy is printed three ways: offline (each whole clip in one pass), streaming (the live turn, as captions and the
+next question saw it) and kept (what is stored and scored: the turn's revision, decoded again from its whole audio
+once it was over, where one came; media/turn_audio.py).
+
 Audio is pushed in 20 ms frames *paced by the wall clock* (pace 1.0 = real time; `--pace 2` sends twice as
 fast and reports delays converted back to audio seconds). N concurrent streams share one ASREngine and one VAD, as
 sessions do in the server. Word timings are estimated by spreading a piece's words evenly over its audio span:
@@ -28,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from harness import reference_client
 
 from media import ASREngine, AudioFormat, AudioPipeline, SileroVad
-from media.events import TranscriptFinal, TranscriptPartial, TurnEnded
+from media.events import TranscriptFinal, TranscriptPartial, TurnEnded, TurnRevised
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "interviews"
 FRAME_S = 0.02
@@ -61,6 +65,8 @@ class StreamResult:
     final_delays: list[float] = field(default_factory=list)
     turn_delays: list[float] = field(default_factory=list)
     errors: list[float] = field(default_factory=list)
+    kept_errors: list[float] = field(default_factory=list)
+    revised: int = 0
     turns_expected: int = 0
     turns_got: int = 0
     audio_s: float = 0.0
@@ -78,7 +84,8 @@ async def play(engine: ASREngine, vad: SileroVad, lang: str, clips: list[Clip], 
     def audio_now() -> float:  # the wall clock expressed in audio seconds of this stream
         return (time.monotonic() - t0) * pace
 
-    turns: list[str] = []
+    turns: list[TurnEnded] = []
+    revisions: dict[tuple[float, float], str] = {}
     seen: dict[float, int] = {}  # segment start -> words already shown in partials
 
     async def reader() -> None:
@@ -95,7 +102,9 @@ async def play(engine: ASREngine, vad: SileroVad, lang: str, clips: list[Clip], 
                     res.final_delays.append(now - (ev.start + (ev.end - ev.start) * (i + 1) / len(words)))
             elif isinstance(ev, TurnEnded):
                 res.turn_delays.append(now - ev.end)
-                turns.append(ev.text)
+                turns.append(ev)
+            elif isinstance(ev, TurnRevised):
+                revisions[(ev.start, ev.end)] = ev.text
 
     task = asyncio.create_task(reader())
     step = int(16000 * FRAME_S) * 2
@@ -107,15 +116,22 @@ async def play(engine: ASREngine, vad: SileroVad, lang: str, clips: list[Clip], 
             pushed += step // 2
             await asyncio.sleep(max(0.0, t0 + pushed / 16000 / pace - time.monotonic()))
     await p.flush()
+    await p.settled()
     await p.close()
     await task
     res.audio_s = pushed / 16000
     res.turns_got = len(turns)
+    res.revised = len(revisions)
+    live = [t.text for t in turns]
+    kept = [revisions.get((t.start, t.end), t.text) for t in turns]
     if len(turns) == len(clips):
-        res.errors = [error_rate(c.text, t, lang) for c, t in zip(clips, turns, strict=True)]
+        res.errors = [error_rate(c.text, t, lang) for c, t in zip(clips, live, strict=True)]
+        res.kept_errors = [error_rate(c.text, t, lang) for c, t in zip(clips, kept, strict=True)]
     else:  # a cut-off or a merge: score the whole stream as one text
         joiner = "" if lang == "zh" else " "
-        res.errors = [error_rate(joiner.join(c.text for c in clips), joiner.join(turns), lang)]
+        whole = joiner.join(c.text for c in clips)
+        res.errors = [error_rate(whole, joiner.join(live), lang)]
+        res.kept_errors = [error_rate(whole, joiner.join(kept), lang)]
     return res
 
 
@@ -136,6 +152,8 @@ async def run_n(engine: ASREngine, vad: SileroVad, lang: str, clips: list[Clip],
         agg.final_delays += r.final_delays
         agg.turn_delays += r.turn_delays
         agg.errors += r.errors
+        agg.kept_errors += r.kept_errors
+        agg.revised += r.revised
         agg.turns_expected += r.turns_expected
         agg.turns_got += r.turns_got
     return agg, cpu, wall, audio, speech
@@ -172,9 +190,10 @@ async def main() -> None:
         acc, cpu, wall, audio, speech = await run_n(engine, vad, lang, clips, 1, len(clips), args.accuracy_pace)
         print(f"\n## {lang}: {len(clips)} clips, {sum(len(c.pcm) for c in clips) / 32000:.0f} s of speech")
         print(
-            f"offline {metric} {statistics.mean(off):.3f}   streaming {metric} {statistics.mean(acc.errors):.3f} "
+            f"offline {metric} {statistics.mean(off):.3f}   streaming {metric} {statistics.mean(acc.errors):.3f}   "
+            f"kept (revised) {metric} {statistics.mean(acc.kept_errors):.3f} "
             f"(one stream, whole set at {args.accuracy_pace:g}x real time; turns {acc.turns_got}/"
-            f"{acc.turns_expected})"
+            f"{acc.turns_expected}, {acc.revised} revised)"
         )
         print(
             f"{'N':>2} {'pace':>4} {'partial p50/p95':>16} {'final p50/p95':>14} {'turn-end p50/p95':>17} "

@@ -25,6 +25,7 @@ from dialogue.session import (
     InterviewSession,
     Question,
     QuestionKind,
+    Revised,
     SessionEvent,
     Turn,
 )
@@ -58,6 +59,13 @@ class TurnRecorded:
 
 
 @dataclass(frozen=True, slots=True)
+class TurnUpdated:
+    """A recorded turn's answer was replaced by its revised transcript (`turn.heard` keeps the live one)."""
+
+    turn: Turn
+
+
+@dataclass(frozen=True, slots=True)
 class ReportReady:
     report: Report
 
@@ -67,7 +75,7 @@ class InterviewClosed:
     reason: str
 
 
-InterviewerEvent = QuestionAsked | TurnRecorded | ReportReady | InterviewClosed
+InterviewerEvent = QuestionAsked | TurnRecorded | TurnUpdated | ReportReady | InterviewClosed
 
 
 @dataclass(slots=True)
@@ -147,6 +155,10 @@ class Interviewer:
     async def handle(self, event: SessionEvent) -> list[InterviewerEvent]:
         before = len(self.session.turns)
         action = self.session.handle(event)
+        if isinstance(action, Revised):
+            # Nothing is asked, and the drafts for the answer under way stay: they are about other words.
+            self._judging.revised(self.session.turns, action.turn.main_question_id)
+            return [TurnUpdated(action.turn)]
         out: list[InterviewerEvent] = [TurnRecorded(t) for t in self.session.turns[before:]]
         # An answer about to get a follow-up is judged with it, once the follow-up's answer is in: judging it now
         # would only be superseded, and the scorer's time is what the report waits on.

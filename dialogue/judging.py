@@ -33,11 +33,18 @@ class SessionJudging:
 
     def turn_ended(self, turns: Sequence[Turn]) -> None:
         """Start judging the main question the last turn belongs to (superseding an earlier judgement of it)."""
-        if not turns or self.judge.reader is None:
-            return
-        question_id = turns[-1].main_question_id
-        if question_id not in {q.id for q in self.plan.questions}:
-            return  # the closing answer is not scored
+        if turns:
+            self._start(turns[-1].main_question_id, turns)
+
+    def revised(self, turns: Sequence[Turn], question_id: str) -> None:
+        """An answer to `question_id` was revised: a judgement already started is started again on the new words
+        (one not started yet, because a follow-up is coming, will read them anyway)."""
+        if question_id in self._pending:
+            self._start(question_id, turns)
+
+    def _start(self, question_id: str, turns: Sequence[Turn]) -> None:
+        if self.judge.reader is None or question_id not in {q.id for q in self.plan.questions}:
+            return  # no scoring model, or the closing answer, which is not scored
         own = tuple(t for t in turns if t.main_question_id == question_id)
         earlier = self._pending.get(question_id)
         if earlier is not None:

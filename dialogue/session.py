@@ -45,6 +45,16 @@ class AnswerFinished:
 
 
 @dataclass(frozen=True, slots=True)
+class AnswerRevised:
+    """The spoken answer that ended over [`start`, `end`] was transcribed again from its whole audio: `text` is
+    what is kept and scored. The rules' decisions stay with the words heard live (a replay must reach them again)."""
+
+    text: str
+    start: float
+    end: float
+
+
+@dataclass(frozen=True, slots=True)
 class RephraseAsked:
     pass
 
@@ -59,7 +69,7 @@ class CandidateEnded:
     pass
 
 
-SessionEvent = AnswerFinished | RephraseAsked | RepeatAsked | CandidateEnded
+SessionEvent = AnswerFinished | AnswerRevised | RephraseAsked | RepeatAsked | CandidateEnded
 
 
 # --- actions out -----------------------------------------------------------------------------------------
@@ -111,7 +121,14 @@ class Ignore:
     why: str
 
 
-SessionAction = Ask | AskFollowUp | AskRephrased | Finish | Ignore
+@dataclass(frozen=True, slots=True)
+class Revised:
+    """A stored turn's answer was replaced by its revision; nothing is asked."""
+
+    turn: Turn
+
+
+SessionAction = Ask | AskFollowUp | AskRephrased | Finish | Ignore | Revised
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,9 +140,15 @@ class Turn:
     main_question_id: str
     question_kind: QuestionKind
     question_text: str
-    answer: str
+    answer: str  # what is kept and scored: the revised transcript once there is one
     start: float | None
     end: float | None
+    heard: str | None = None  # the live transcript the rules decided on, where a revision replaced it
+
+    @property
+    def decided_on(self) -> str:
+        """The words the interview's rules saw when this turn ended."""
+        return self.answer if self.heard is None else self.heard
 
 
 class SessionFinished(RuntimeError):
@@ -194,7 +217,7 @@ class InterviewSession:
                     "replay: turn %d answered %s, the rules now ask %s", turn.seq, turn.question_id, current.question_id
                 )
             self.asked(replace(current, text=turn.question_text, kind=turn.question_kind))
-            action = self.handle(AnswerFinished(turn.answer, turn.start, turn.end))
+            action = self.handle(AnswerFinished(turn.decided_on, turn.start, turn.end))
         self.turns[:] = turns
         match action:
             case Ask(question) | AskFollowUp(question=question) | AskRephrased(question=question):
@@ -214,6 +237,8 @@ class InterviewSession:
             return self._repeat()
         if isinstance(event, RephraseAsked):
             return self._rephrase()
+        if isinstance(event, AnswerRevised):
+            return self._revise(event)
         return self._answer(event)
 
     def _ask(self, question: Question) -> Ask:
@@ -273,8 +298,18 @@ class InterviewSession:
             return follow_up
         return self._next_main()
 
+    def _revise(self, event: AnswerRevised) -> Revised | Ignore:
+        text = event.text.strip()
+        for i, turn in enumerate(self.turns):
+            if turn.start == event.start and turn.end == event.end and turn.start is not None:
+                if not text or text == turn.answer:
+                    return Ignore("the revision changes nothing")
+                self.turns[i] = replace(turn, answer=text, heard=turn.decided_on)
+                return Revised(self.turns[i])
+        return Ignore("no stored answer was heard over that span (a request, or an answer cut short)")
+
     def _answer_so_far(self, main: Question, more: str) -> str:
-        said = [t.answer for t in self.turns if t.main_question_id == main.question_id]
+        said = [t.decided_on for t in self.turns if t.main_question_id == main.question_id]
         return " ".join([*said, more] if more else said)
 
     def _follow_up_for(self, answer: str) -> AskFollowUp | None:

@@ -13,6 +13,7 @@ from media.events import (
     TranscriptFinal,
     TranscriptPartial,
     TurnEnded,
+    TurnRevised,
 )
 from media.pipeline import AudioPipeline, PipelineClosed
 from media.vad import SileroVad, VadStream
@@ -35,6 +36,7 @@ __all__ = [
     "TranscriptFinal",
     "TranscriptPartial",
     "TurnEnded",
+    "TurnRevised",
     "UnsupportedAudio",
     "UnsupportedLanguage",
     "VadStream",

@@ -1,7 +1,7 @@
 """The process-wide recogniser: one bounded worker pool and a priority queue in front of the Whisper models.
 
-Every session's ASR work goes through one `ASREngine`: finals before partials, sessions served in turn
-(media/fair_queue.py), requests of the same kind and language batched into one encoder/decoder call (decoded by
+Every session's ASR work goes through one `ASREngine`: finals first, then revisions (a finished turn decoded again
+as a whole, media/turn_audio.py), then partials, sessions served in turn (media/fair_queue.py), requests of the same kind and language batched into one encoder/decoder call (decoded by
 media/whisper.py), partials refused when the engine is behind.
 
 Why not `WhisperModel.transcribe` per request: it always pads the encoder input to a 30 s window (a fixed
@@ -99,6 +99,7 @@ class _Request:
     key: object
     seq: int
     enqueued: float
+    revision: bool = False
     future: cf.Future[Transcript] = field(default_factory=cf.Future)
 
 
@@ -106,6 +107,7 @@ class _Request:
 class EngineStats:
     batches: int = 0
     finals: int = 0
+    revisions: int = 0
     partials: int = 0
     partials_refused: int = 0
     partials_stale: int = 0
@@ -148,6 +150,7 @@ class QueueState:
 
     finals_waiting: int
     partials_waiting: int
+    revisions_waiting: int
     final_waits: QueueWaits
     partial_waits: QueueWaits
 
@@ -156,10 +159,11 @@ class ASREngine:
     """One per process. Thread-safe; `submit*` may be called from the event loop or any thread.
 
     Work runs on one bounded `ThreadPoolExecutor` (`config.workers` threads). A worker takes the most urgent
-    request (finals first; among them, streams in turn by their `key`, each stream's oldest first) plus up to
-    `max_batch - 1` more of the same kind and language in the same turn order, and decodes them together.
-    Partials are best effort: refused when finals are waiting or the partial queue is full, replaced by a newer
-    partial of the same stream, dropped when stale. Finals are never refused or dropped.
+    request (finals first, then revisions, then partials; within a kind, streams in turn by their `key`, each
+    stream's oldest first) plus up to `max_batch - 1` more of the same kind and language in the same turn order, and
+    decodes them together. Partials are best effort: refused when finals are waiting or the partial queue is full,
+    replaced by a newer partial of the same stream, dropped when stale. Finals and revisions are never refused or
+    dropped; a revision waits while any final does, so it never delays a candidate's next question.
     """
 
     def __init__(self, config: ASRConfig | None = None) -> None:
@@ -169,6 +173,7 @@ class ASREngine:
         # Requests waiting for a worker, each kind served round-robin across streams.
         self._finals: FairQueue[object, _Request] = FairQueue(lambda r: r.key)
         self._partials: FairQueue[object, _Request] = FairQueue(lambda r: r.key)
+        self._revisions: FairQueue[object, _Request] = FairQueue(lambda r: r.key)
         self._final_waits = _Waits()
         self._partial_waits = _Waits()
         self._running = 0
@@ -203,6 +208,13 @@ class ASREngine:
         """Queues a final transcription of 16 kHz float32 mono `audio` (≤ 30 s). Never refused while open."""
         return self._enqueue(audio, language, prompt, final=True, key=key)
 
+    def submit_revision(
+        self, audio: np.ndarray, language: str, prompt: str = "", *, key: object = None
+    ) -> cf.Future[Transcript]:
+        """Queues a final-quality transcription that nobody is waiting on (a finished turn decoded again): taken
+        only when no final is waiting. Never refused while open."""
+        return self._enqueue(audio, language, prompt, final=True, key=key, revision=True)
+
     def submit_partial(
         self, audio: np.ndarray, language: str, prompt: str = "", *, key: object = None
     ) -> cf.Future[Transcript] | None:
@@ -222,7 +234,11 @@ class ASREngine:
         """The queue's depth now and its waits so far (for metrics)."""
         with self._lock:
             return QueueState(
-                len(self._finals), len(self._partials), _frozen(self._final_waits), _frozen(self._partial_waits)
+                len(self._finals),
+                len(self._partials),
+                len(self._revisions),
+                _frozen(self._final_waits),
+                _frozen(self._partial_waits),
             )
 
     async def transcribe(self, audio: np.ndarray, language: str, prompt: str = "") -> Transcript:
@@ -234,7 +250,7 @@ class ASREngine:
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            for queue in (self._finals, self._partials):
+            for queue in (self._finals, self._revisions, self._partials):
                 for r in queue.discard_where(lambda _r: True):
                     r.future.cancel()
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -242,15 +258,15 @@ class ASREngine:
     # -- internals --------------------------------------------------------------------------------------
 
     def _enqueue(
-        self, audio: np.ndarray, language: str, prompt: str, *, final: bool, key: object
+        self, audio: np.ndarray, language: str, prompt: str, *, final: bool, key: object, revision: bool = False
     ) -> cf.Future[Transcript]:
         self.check_language(language)
         audio = np.asarray(audio, dtype=np.float32)[: MAX_FRAMES * HOP]
-        req = _Request(audio, language, prompt, final, key, next(self._seq), time.monotonic())
+        req = _Request(audio, language, prompt, final, key, next(self._seq), time.monotonic(), revision=revision)
         with self._lock:
             if self._closed:
                 raise EngineClosed("the ASR engine is closed")
-            (self._finals if final else self._partials).push(req)
+            (self._revisions if revision else self._finals if final else self._partials).push(req)
             if self._running < self.config.workers:
                 self._running += 1
                 self._executor.submit(self._drain)
@@ -262,17 +278,21 @@ class ASREngine:
         for r in self._partials.discard_where(lambda r: now - r.enqueued > self.config.partial_max_wait_s):
             r.future.cancel()
             self.stats.partials_stale += 1
-        while len(self._finals) or len(self._partials):
-            queue, waits = (
-                (self._finals, self._final_waits) if len(self._finals) else (self._partials, self._partial_waits)
-            )
+        while len(self._finals) or len(self._revisions) or len(self._partials):
+            if len(self._finals):
+                queue, waits = self._finals, self._final_waits
+            elif len(self._revisions):
+                queue, waits = self._revisions, None  # nobody waits on a revision: its wait is not a latency
+            else:
+                queue, waits = self._partials, self._partial_waits
             queue.discard_where(lambda r: r.future.cancelled())
             # A request cancelled since the sweep above is dropped here; if all were, the next ones are tried.
             running = [
                 r for r in queue.take(_batches_with, self.config.max_batch) if r.future.set_running_or_notify_cancel()
             ]
-            for r in running:
-                waits.observe(now - r.enqueued)
+            if waits is not None:
+                for r in running:
+                    waits.observe(now - r.enqueued)
             if running:
                 return running
         return []
@@ -322,9 +342,11 @@ class ASREngine:
             self.stats.batches += 1
             self.stats.busy_s += compute_s
             self.stats.audio_s += sum(len(r.audio) for r in batch) / SAMPLE_RATE
-            n_final = sum(r.final for r in batch)
+            n_revision = sum(r.revision for r in batch)
+            n_final = sum(r.final for r in batch) - n_revision
             self.stats.finals += n_final
-            self.stats.partials += len(batch) - n_final
+            self.stats.revisions += n_revision
+            self.stats.partials += len(batch) - n_final - n_revision
         return out
 
 

@@ -55,4 +55,18 @@ class TurnEnded:
     end: float
 
 
-MediaEvent = SpeechStarted | SpeechStopped | TranscriptPartial | TranscriptFinal | TurnEnded
+@dataclass(frozen=True, slots=True)
+class TurnRevised:
+    """The turn that ended over [`start`, `end`] (its `TurnEnded`'s times), transcribed again from its whole audio
+    once it was over: `text` replaces that TurnEnded's for what is kept and scored.
+
+    Arrives after its TurnEnded, possibly after later events. Never sent when the words came out the same, when the
+    turn's audio ran past the pipeline's revision limit, or when the pass failed or the stream closed first.
+    """
+
+    text: str
+    start: float
+    end: float
+
+
+MediaEvent = SpeechStarted | SpeechStopped | TranscriptPartial | TranscriptFinal | TurnEnded | TurnRevised

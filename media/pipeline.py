@@ -11,7 +11,8 @@ How a segment ends (all thresholds in `EndpointingConfig`):
           final
           … silence ≥ what the turn's words call for (see endpointing.py): the turn ends.
 So at the end of a turn the last final is normally ready before the turn-end silence has even elapsed, and the
-candidate waits only for that silence, not for ASR.
+candidate waits only for that silence, not for ASR. A turn of several segments is then decoded again from its whole
+audio at the engine's revision priority (media/turn_audio.py says why) and a `TurnRevised` follows its `TurnEnded`.
 
 Resampling and VAD run on the VAD model's few shared threads (`SileroVad.executor`), one frame of a stream at a
 time and in order; the segment and turn logic after them is light and stays on the event loop.
@@ -38,14 +39,18 @@ from media.events import (
     TranscriptFinal,
     TranscriptPartial,
     TurnEnded,
+    TurnRevised,
 )
 from media.resample import StreamResampler
 from media.segment import Segment, join_words
+from media.turn_audio import TurnAudio, pieces
 from media.vad import SAMPLE_RATE, WINDOW, WINDOW_S, SileroVad
 
 log = logging.getLogger(__name__)
 
 _PROMPT_CHARS = 200  # committed text fed back to Whisper as context; more buys nothing and costs decoder time
+# A turn longer than this keeps its live transcript: its audio (32 KB/s) is not held for a second pass.
+REVISE_UP_TO_S = 120.0
 
 
 class PipelineClosed(RuntimeError):
@@ -80,7 +85,9 @@ class AudioPipeline:
         config: EndpointingConfig | None = None,
         *,
         max_pending_finals: int = 4,
+        revise_up_to_s: float = REVISE_UP_TO_S,
     ) -> None:
+        """`revise_up_to_s`: turns of up to this many seconds are decoded again once over (0: never)."""
         engine.check_language(language)  # raises UnsupportedLanguage
         self.engine = engine
         self.language = language
@@ -111,6 +118,10 @@ class AudioPipeline:
         self._turn: list[Segment] = []  # closed segments of the turn in progress
         self._committed: list[str] = []  # emitted finals, for the prompt
         self._key = object()  # identifies this stream's partials to the engine
+        self.revise_up_to_s = revise_up_to_s
+        self._recording: TurnAudio | None = None  # the turn in progress, from its first segment's start
+        self._turn_prompt = ""  # the context its first segment was decoded with
+        self._revising: set[asyncio.Future[None]] = set()
 
     # -- public API --------------------------------------------------------------------------------------
 
@@ -142,6 +153,11 @@ class AudioPipeline:
             if self._turn:
                 await self._end_turn()
 
+    async def settled(self) -> None:
+        """Returns once every revision queued so far has been emitted or dropped (for tests and benches)."""
+        while self._revising:
+            await asyncio.wait(set(self._revising))
+
     def events(self) -> AsyncIterator[MediaEvent]:
         return self._iter_events()
 
@@ -163,9 +179,12 @@ class AudioPipeline:
                 for fut in (seg.final, seg.partial):
                     if fut is not None:
                         fut.cancel()
+        for task in self._revising:
+            task.cancel()
         self._seg = None
         self._closed_segs.clear()
         self._turn.clear()
+        self._recording = None
         self._events.put_nowait(None)
 
     # -- audio → windows → segments ------------------------------------------------------------------------
@@ -207,6 +226,8 @@ class AudioPipeline:
     async def _on_window(self, win: np.ndarray, p: float) -> None:
         cfg = self.config
         seg = self._seg
+        if self._recording is not None:
+            self._recording.add(win)
         if seg is None:
             self._preroll.append((win, p))
             self._onset = self._onset + 1 if p >= cfg.vad_threshold else 0
@@ -262,6 +283,11 @@ class AudioPipeline:
         seg.probs = [1.0] * len(windows)
         seg.speech_end = self.now
         self._seg = seg
+        if self._recording is None and self.revise_up_to_s > 0:
+            self._recording = TurnAudio(seg.start, self.revise_up_to_s)
+            for w in windows:
+                self._recording.add(w)
+            self._turn_prompt = self._prompt()
         self._preroll.clear()
         self._onset = 0
         self._silence = 0
@@ -390,8 +416,46 @@ class AudioPipeline:
                 await self._wait(s)
         text = self._turn_text()
         turn, self._turn = self._turn, []
+        recording, self._recording = self._recording, None
         if len(text) >= self.config.min_turn_chars:
-            self._emit(TurnEnded(text=text, start=round(turn[0].start, 3), end=round(turn[-1].speech_end, 3)))
+            start, end = round(turn[0].start, 3), round(turn[-1].speech_end, 3)
+            self._emit(TurnEnded(text=text, start=start, end=end))
+            # One segment was already decoded whole, with the same context.
+            if recording is not None and not recording.overflowed and len(turn) > 1 and not self._closed:
+                self._revise(recording, turn, text, start, end)
+
+    def _revise(self, recording: TurnAudio, turn: list[Segment], text: str, start: float, end: float) -> None:
+        """Queue the finished turn again, in pieces cut where its segments meet, each with the words before it as
+        context; `TurnRevised` follows when every piece is back."""
+        futures = []
+        before = self._turn_prompt
+        for piece in pieces([(s.start, s.speech_end) for s in turn], recording.start):
+            audio = recording.samples(piece.begin, piece.end)
+            futures.append(self.engine.submit_revision(audio, self.language, before, key=self._key))
+            said = [s.text for s in turn[piece.first : piece.last + 1] if s.text]
+            before = self._context(before, said)
+        task = asyncio.ensure_future(self._revised(futures, text, start, end))
+        self._revising.add(task)
+        task.add_done_callback(self._revising.discard)
+
+    def _context(self, before: str, said: list[str]) -> str:
+        if self.language == "zh":
+            return (before + "".join(said))[-_PROMPT_CHARS // 2 :]
+        return " ".join([before, *said]).strip()[-_PROMPT_CHARS:]
+
+    async def _revised(self, futures: list[cf.Future[Transcript]], text: str, start: float, end: float) -> None:
+        try:
+            results = await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
+        except asyncio.CancelledError:
+            for f in futures:
+                f.cancel()
+            raise
+        except Exception as exc:  # the live transcript stands; a failed second pass loses nothing
+            log.warning("revising a finished turn failed: %r", exc)
+            return
+        revised = join_words([r.text.strip() for r in results if r.text.strip()], self.language)
+        if revised and revised != text:
+            self._emit(TurnRevised(text=revised, start=start, end=end))
 
     # for tests and the bench
     @property

@@ -224,7 +224,8 @@ class _AsrTotals(Collector):
         queue = engine.queue() if engine is not None else None
         depth = GaugeMetricFamily(
             "shanmian_asr_queue_depth",
-            "ASR requests waiting for a worker now, by kind (final: a closed segment; partial: a caption).",
+            "ASR requests waiting for a worker now, by kind (final: a closed segment; revision: a finished turn "
+            "decoded again for the stored answer; partial: a caption).",
             labels=["kind"],
         )
         wait = HistogramMetricFamily(
@@ -234,6 +235,7 @@ class _AsrTotals(Collector):
         )
         if queue is not None:
             depth.add_metric(["final"], queue.finals_waiting)
+            depth.add_metric(["revision"], queue.revisions_waiting)
             depth.add_metric(["partial"], queue.partials_waiting)
             for kind, waits in (("final", queue.final_waits), ("partial", queue.partial_waits)):
                 wait.add_metric([kind], _buckets(waits), waits.sum_s)

@@ -393,9 +393,26 @@ class Store:
                 answer=r.answer,
                 start=r.start,
                 end=r.end,
+                heard=r.heard,
             )
             for r in rows
         ]
+
+    async def revise_turn(self, interview_id: str, turn: Turn, *, fence: Fence | None = None) -> None:
+        """A stored turn's answer becomes `turn.answer` and its `heard` is kept beside it (see `Turn.heard`);
+        retried like `add_turn`, and repeating it changes nothing."""
+
+        async def write() -> None:
+            async with self._session() as s, s.begin():
+                if fence is not None:
+                    await guard(s, fence)
+                await s.execute(
+                    update(TurnRow)
+                    .where(TurnRow.interview_id == interview_id, TurnRow.seq == turn.seq)
+                    .values(answer=turn.answer, heard=turn.heard)
+                )
+
+        await retry_transient(f"interview {interview_id}: storing turn {turn.seq}'s revision", write)
 
     # --- comments and audit -------------------------------------------------------------------------
 

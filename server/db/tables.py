@@ -134,10 +134,11 @@ class TurnRow(Base):
     main_question_id: Mapped[str] = mapped_column(String(32))
     question_kind: Mapped[str] = mapped_column(String(16))
     question_text: Mapped[str] = mapped_column(Text)
-    answer: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)  # what is kept and scored (a spoken answer's revised transcript)
     start: Mapped[float | None] = mapped_column(Float)
     end: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    heard: Mapped[str | None] = mapped_column(Text)  # the live transcript the rules decided on, once revised
 
 
 class CommentRow(Base):

@@ -45,6 +45,7 @@ class TurnExport(msgspec.Struct):
     start: float | None
     end: float | None
     created_at: datetime
+    heard: str | None = None  # the live transcript, where `answer` is the spoken answer's revised one
 
 
 class ReportExport(msgspec.Struct):
@@ -153,6 +154,7 @@ def _turn(t: TurnRow) -> TurnExport:
         t.start,
         t.end,
         t.created_at,
+        t.heard,
     )
 
 

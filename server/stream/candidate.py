@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-from dialogue.session import AnswerFinished, CandidateEnded, RepeatAsked, RephraseAsked, SessionEvent
+from dialogue.session import AnswerFinished, AnswerRevised, CandidateEnded, RepeatAsked, RephraseAsked, SessionEvent
 from media import UnsupportedAudio
 from server.db.store import InterviewEnded
 from server.db.tables import InterviewRow
@@ -186,6 +186,7 @@ class CandidateStream:
         spec = TRACK_AUDIO if self.track_audio else self.hello.audio
         if self.hello.mode != "text" and spec is not None:
             self.voice = VoiceChannel.open(self.runtime, live, spec, self._spoken)
+            self.voice.on_revision = self._queue
             if self.recording is not None:
                 self.voice.on_audio = self.recording.audio
         self.voice_ready.set()
@@ -316,6 +317,10 @@ class CandidateStream:
             event = queued.event
             if self.live.finished:
                 continue
+            if isinstance(event, AnswerRevised):
+                # Stored as the answer was: within the same limit, and with nothing to tell the candidate.
+                await self._revise(replace(event, text=event.text[: self.settings.max_text_chars]))
+                continue
             if isinstance(event, AnswerFinished) and len(event.text) > self.settings.max_text_chars:
                 # Only a spoken answer gets here this long (a typed one is refused first): what was said is
                 # kept, up to the limit, rather than lost.
@@ -337,6 +342,15 @@ class CandidateStream:
                 await self.error("internal", "the server failed to handle that message; please try again")
             if self.live.finished:
                 await self.conn.close("completed", announce=False)
+
+    async def _revise(self, event: AnswerRevised) -> None:
+        assert self.live is not None
+        try:
+            await self.live.submit(event)
+        except SessionClosed:
+            pass  # the interview ended before the revision came: its report was built on the live words
+        except Exception:
+            log.exception("interview %s: failed to store a revised answer", self.live.interview_id)
 
     def _turn_measured(self, answered_at: float, asr_final_s: float | None) -> None:
         """An answer brought the next question: the turn's latency, and its parts, into the metrics."""

@@ -24,6 +24,7 @@ from dialogue.interviewer import (
     QuestionAsked,
     ReportReady,
     TurnRecorded,
+    TurnUpdated,
 )
 from dialogue.plan import InterviewPlan
 from dialogue.report import candidate_view
@@ -213,6 +214,8 @@ class LiveInterview:
             match event:
                 case TurnRecorded(turn):
                     await self.store.add_turn(self.interview_id, turn, fence=self.fence)
+                case TurnUpdated(turn):
+                    await self.store.revise_turn(self.interview_id, turn, fence=self.fence)
                 case QuestionAsked(q):
                     self.last_question = QuestionOut.of(q, self.plan.language)
                     await self.emit(self.last_question)

@@ -1,6 +1,7 @@
 """A candidate connection's voice: audio frames into a media AudioPipeline, its events out as protocol messages.
 
-Each finished spoken turn becomes an `AnswerFinished` for the session, in order with the connection's other events.
+Each finished spoken turn becomes an `AnswerFinished` for the session, in order with the connection's other events,
+and its revision (the turn decoded again from its whole audio) an `AnswerRevised` when it comes.
 Frames wait in a short queue of their own, fed to the pipeline by a task: while the pipeline holds a frame back
 (its back-pressure: a turn-end decision waiting for its transcript), the connection still reads and answers its
 other messages (a `ping`, an `end`) instead of leaving them behind the audio.
@@ -14,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from dialogue.session import AnswerFinished
+from dialogue.session import AnswerFinished, AnswerRevised
 from media import (
     AudioFormat,
     AudioPipeline,
@@ -24,6 +25,7 @@ from media import (
     TranscriptFinal,
     TranscriptPartial,
     TurnEnded,
+    TurnRevised,
 )
 from server.runtime import Runtime
 from server.stream.live import LiveInterview
@@ -62,6 +64,8 @@ class VoiceChannel:
         self._samples = 0  # fed on this connection: with `offset`, where the next frame sits in the session
         # Sees every accepted frame with its session time (the recording), so the file lines up with transcripts.
         self.on_audio: Callable[[bytes, AudioFormat, float], None] | None = None
+        # Receives each finished turn's revised transcript, in session seconds like its AnswerFinished.
+        self.on_revision: Callable[[AnswerRevised], None] | None = None
         # When the candidate last stopped speaking (time.monotonic()), None while they speak: where a turn's
         # latency starts (server/metrics.py).
         self.speech_stopped_at: float | None = None
@@ -146,6 +150,9 @@ class VoiceChannel:
                         turn_so_far.clear()
                         await self.live.emit(TurnEndOut(text=text))
                         self.on_answer(AnswerFinished(text, round(start + off, 3), round(end + off, 3)))
+                    case TurnRevised(text, start, end):
+                        if self.on_revision is not None:
+                            self.on_revision(AnswerRevised(text, round(start + off, 3), round(end + off, 3)))
             except Exception:  # one event that cannot be delivered must not end the candidate's audio
                 # The event's type only: its text is the candidate's words, which stay out of the logs.
                 log.exception("interview %s: failed to relay a %s", self.live.interview_id, type(event).__name__)

@@ -8,6 +8,7 @@ from dialogue.follow_up import FollowUpPolicy, FollowUpReason
 from dialogue.plan import QuestionSpec, Requisition, build_plan
 from dialogue.session import (
     AnswerFinished,
+    AnswerRevised,
     Ask,
     AskFollowUp,
     AskRephrased,
@@ -21,6 +22,7 @@ from dialogue.session import (
     RepeatAsked,
     RephraseAsked,
     Replayed,
+    Revised,
     SessionFinished,
 )
 
@@ -156,3 +158,45 @@ def test_replaying_every_answer_says_the_session_had_finished(session: Interview
     replayed = session.replay(list(original.turns))
 
     assert replayed == Replayed(None, "completed") and session.phase is Phase.FINISHED
+
+
+def test_a_revision_replaces_the_answer_kept_and_the_rules_keep_the_words_they_heard(session: InterviewSession) -> None:
+    session = InterviewSession(session.plan, FollowUpPolicy(max_per_question=2))
+    session.start()
+    follow_up = session.handle(AnswerFinished(THIN, 1.0, 2.5))
+    assert isinstance(follow_up, AskFollowUp)
+
+    revised = session.handle(AnswerRevised(FULL, 1.0, 2.5))
+
+    assert isinstance(revised, Revised) and revised.turn == session.turns[0]
+    assert (session.turns[0].answer, session.turns[0].heard, session.turns[0].decided_on) == (FULL, THIN, THIN)
+    assert session.current is not None and session.current.question_id == "q1.f1", "nothing new is asked"
+    # The follow-up's answer is weighed with the first answer as heard (thin twice: a second follow-up), the
+    # decision a replay of the stored turns reaches; with the revised words it would have moved on to q2.
+    again = session.handle(AnswerFinished(THIN, 3.0, 4.0))
+    assert isinstance(again, AskFollowUp) and again.question.question_id == "q1.f2"
+
+
+def test_a_revision_for_no_stored_answer_or_the_same_words_changes_nothing(session: InterviewSession) -> None:
+    session.start()
+    session.handle(AnswerFinished(FULL, 1.0, 9.0))
+    before = list(session.turns)
+
+    assert isinstance(session.handle(AnswerRevised(THIN, 20.0, 21.0)), Ignore)  # e.g. a request to rephrase
+    assert isinstance(session.handle(AnswerRevised(FULL, 1.0, 9.0)), Ignore)
+    assert isinstance(session.handle(AnswerRevised("  ", 1.0, 9.0)), Ignore)
+    assert session.turns == before and session.turns[0].heard is None
+
+
+def test_replaying_a_revised_answer_decides_on_the_words_heard_live(session: InterviewSession) -> None:
+    original = InterviewSession(session.plan, session.policy)
+    original.start()
+    original.handle(AnswerFinished(THIN, 1.0, 2.0))  # thin as heard: a follow-up
+    original.handle(AnswerRevised(FULL, 1.0, 2.0))  # the second pass heard a full answer
+    original.handle(AnswerFinished(THIN, 3.0, 4.0))
+    stored = list(original.turns)
+
+    replayed = session.replay(stored)
+
+    assert replayed.question is not None and replayed.question.question_id == "q2"
+    assert [t.question_id for t in session.turns] == ["q1", "q1.f1"] and session.turns[0].answer == FULL
