@@ -17,6 +17,7 @@ from dialogue.plan import InterviewPlan
 from dialogue.report import Report
 from dialogue.scoring import AnswerJudge, build_report, scorer_info
 from dialogue.session import (
+    AnswerFinished,
     Ask,
     AskFollowUp,
     AskRephrased,
@@ -158,12 +159,13 @@ class Interviewer:
         if isinstance(action, Revised):
             # Nothing is asked, and the drafts for the answer under way stay: they are about other words.
             self._judging.revised(self.session.turns, action.turn.main_question_id)
-            return [TurnUpdated(action.turn)]
+            return [TurnUpdated(action.turn)] if action.changed else []
         out: list[InterviewerEvent] = [TurnRecorded(t) for t in self.session.turns[before:]]
         # An answer about to get a follow-up is judged with it, once the follow-up's answer is in: judging it now
         # would only be superseded, and the scorer's time is what the report waits on.
         if len(self.session.turns) > before and not isinstance(action, AskFollowUp):
-            self._judging.turn_ended(self.session.turns)
+            revision_follows = isinstance(event, AnswerFinished) and event.revision_follows
+            self._judging.turn_ended(self.session.turns, awaiting_revision=revision_follows)
         match action:
             case Ask(question):
                 out += self._asked(question)

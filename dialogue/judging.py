@@ -30,19 +30,32 @@ class SessionJudging:
         self.urgency = Urgency()
         # Per main question: the turns judged and the judgement under way.
         self._pending: dict[str, tuple[tuple[Turn, ...], asyncio.Task[AnswerScore]]] = {}
+        # Main questions whose judgement waits for the revised words of their last answer.
+        self._awaiting: set[str] = set()
 
-    def turn_ended(self, turns: Sequence[Turn]) -> None:
-        """Start judging the main question the last turn belongs to (superseding an earlier judgement of it)."""
-        if turns:
-            self._start(turns[-1].main_question_id, turns)
+    def turn_ended(self, turns: Sequence[Turn], *, awaiting_revision: bool = False) -> None:
+        """Start judging the main question the last turn belongs to (superseding an earlier judgement of it), or,
+        with `awaiting_revision`, once that turn's revised words come (`revised`)."""
+        if not turns:
+            return
+        question_id = turns[-1].main_question_id
+        if awaiting_revision:
+            # Judging the live words now would spend the scorer on a reading about to be superseded.
+            earlier = self._pending.pop(question_id, None)
+            if earlier is not None:
+                earlier[1].cancel()
+            self._awaiting.add(question_id)
+            return
+        self._start(question_id, turns)
 
     def revised(self, turns: Sequence[Turn], question_id: str) -> None:
-        """An answer to `question_id` was revised: a judgement already started is started again on the new words
-        (one not started yet, because a follow-up is coming, will read them anyway)."""
-        if question_id in self._pending:
+        """An answer to `question_id` came back revised: the judgement waiting for it starts, one already under way
+        starts again on the new words (one not due yet, because a follow-up is coming, will read them anyway)."""
+        if question_id in self._awaiting or question_id in self._pending:
             self._start(question_id, turns)
 
     def _start(self, question_id: str, turns: Sequence[Turn]) -> None:
+        self._awaiting.discard(question_id)
         if self.judge.reader is None or question_id not in {q.id for q in self.plan.questions}:
             return  # no scoring model, or the closing answer, which is not scored
         own = tuple(t for t in turns if t.main_question_id == question_id)

@@ -37,17 +37,20 @@ class Phase(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class AnswerFinished:
-    """The candidate's answer to the current question is complete (spoken turn or typed)."""
+    """The candidate's answer to the current question is complete (spoken turn or typed). `revision_follows`: an
+    `AnswerRevised` for it is on its way (its judgement may wait for those words)."""
 
     text: str
     start: float | None = None
     end: float | None = None
+    revision_follows: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class AnswerRevised:
     """The spoken answer that ended over [`start`, `end`] was transcribed again from its whole audio: `text` is
-    what is kept and scored. The rules' decisions stay with the words heard live (a replay must reach them again)."""
+    what is kept and scored (it may be the words already stored). The rules' decisions stay with the words heard
+    live (a replay must reach them again)."""
 
     text: str
     start: float
@@ -123,9 +126,10 @@ class Ignore:
 
 @dataclass(frozen=True, slots=True)
 class Revised:
-    """A stored turn's answer was replaced by its revision; nothing is asked."""
+    """A stored turn's revision came (`changed`: it replaced the answer); nothing is asked."""
 
     turn: Turn
+    changed: bool
 
 
 SessionAction = Ask | AskFollowUp | AskRephrased | Finish | Ignore | Revised
@@ -303,9 +307,9 @@ class InterviewSession:
         for i, turn in enumerate(self.turns):
             if turn.start == event.start and turn.end == event.end and turn.start is not None:
                 if not text or text == turn.answer:
-                    return Ignore("the revision changes nothing")
+                    return Revised(turn, changed=False)
                 self.turns[i] = replace(turn, answer=text, heard=turn.decided_on)
-                return Revised(self.turns[i])
+                return Revised(self.turns[i], changed=True)
         return Ignore("no stored answer was heard over that span (a request, or an answer cut short)")
 
     def _answer_so_far(self, main: Question, more: str) -> str:

@@ -47,21 +47,24 @@ class TranscriptFinal:
 @dataclass(frozen=True, slots=True)
 class TurnEnded:
     """The candidate finished answering: `text` is the whole turn (its finals joined), after all of its
-    finals.
+    finals. `revising`: the turn is being decoded again from its whole audio and a `TurnRevised` will follow (unless
+    the stream closes or the pass fails first).
     """
 
     text: str
     start: float
     end: float
+    revising: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class TurnRevised:
-    """The turn that ended over [`start`, `end`] (its `TurnEnded`'s times), transcribed again from its whole audio
-    once it was over: `text` replaces that TurnEnded's for what is kept and scored.
+    """The turn that ended over [`start`, `end`] (its `TurnEnded`'s times, which said `revising`), transcribed again
+    from its whole audio once it was over: `text` replaces that TurnEnded's for what is kept and scored (it may be
+    the same words).
 
-    Arrives after its TurnEnded, possibly after later events. Never sent when the words came out the same, when the
-    turn's audio ran past the pipeline's revision limit, or when the pass failed or the stream closed first.
+    Arrives after its TurnEnded, possibly after later events; not at all when the pass failed or the stream closed
+    first.
     """
 
     text: str

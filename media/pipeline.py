@@ -419,9 +419,11 @@ class AudioPipeline:
         recording, self._recording = self._recording, None
         if len(text) >= self.config.min_turn_chars:
             start, end = round(turn[0].start, 3), round(turn[-1].speech_end, 3)
-            self._emit(TurnEnded(text=text, start=start, end=end))
             # One segment was already decoded whole, with the same context.
-            if recording is not None and not recording.overflowed and len(turn) > 1 and not self._closed:
+            revising = recording is not None and not recording.overflowed and len(turn) > 1 and not self._closed
+            self._emit(TurnEnded(text=text, start=start, end=end, revising=revising))
+            if revising:
+                assert recording is not None
                 self._revise(recording, turn, text, start, end)
 
     def _revise(self, recording: TurnAudio, turn: list[Segment], text: str, start: float, end: float) -> None:
@@ -454,8 +456,7 @@ class AudioPipeline:
             log.warning("revising a finished turn failed: %r", exc)
             return
         revised = join_words([r.text.strip() for r in results if r.text.strip()], self.language)
-        if revised and revised != text:
-            self._emit(TurnRevised(text=revised, start=start, end=end))
+        self._emit(TurnRevised(text=revised or text, start=start, end=end))
 
     # for tests and the bench
     @property

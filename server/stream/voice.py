@@ -146,10 +146,11 @@ class VoiceChannel:
                     case SpeechStopped():
                         self.speech_stopped_at = time.monotonic()
                         await self.live.emit(SpeechStoppedOut())
-                    case TurnEnded(text, start, end):
+                    case TurnEnded(text, start, end, revising):
                         turn_so_far.clear()
                         await self.live.emit(TurnEndOut(text=text))
-                        self.on_answer(AnswerFinished(text, round(start + off, 3), round(end + off, 3)))
+                        revision_follows = revising and self.on_revision is not None
+                        self.on_answer(AnswerFinished(text, round(start + off, 3), round(end + off, 3), revision_follows))
                     case TurnRevised(text, start, end):
                         if self.on_revision is not None:
                             self.on_revision(AnswerRevised(text, round(start + off, 3), round(end + off, 3)))

@@ -17,13 +17,14 @@ from dialogue.interviewer import (
     QuestionAsked,
     ReportReady,
     TurnRecorded,
+    TurnUpdated,
 )
 from dialogue.judging import SessionJudging
 from dialogue.llm import LlamaCppBackend
 from dialogue.llm.token_logprobs import Piece, PieceKind, TokenScores
 from dialogue.plan import QuestionSpec, Requisition, build_plan
 from dialogue.scoring import AnswerJudge
-from dialogue.session import AnswerFinished, QuestionKind, RephraseAsked, Turn
+from dialogue.session import AnswerFinished, AnswerRevised, QuestionKind, RephraseAsked, Turn
 from dialogue.wording import WordingConfig, valid_rephrase
 
 QUESTION = "How do you make sure your services stay reliable in production?"
@@ -258,6 +259,46 @@ async def test_an_answer_that_gets_a_follow_up_is_judged_once_with_it_not_before
     await interviewer.handle(AnswerFinished(more))
     await asyncio.sleep(0.05)
     assert scorer.answers == [f"{thin} {more}"], "the main question is judged once, on both answers, in the background"
+
+
+async def test_a_spoken_answer_whose_revision_follows_is_judged_once_on_the_revised_words() -> None:
+    scorer = ReadsRecorded()
+    plan = build_plan(Requisition("Backend Engineer", "", ("microservices",), "en"))
+    interviewer = Interviewer(plan, InterviewerModels(answers=AnswerJudge(SignalReader(scorer))))
+    interviewer.start()
+    told = "The challenge was consistency, so I introduced sagas; as a result deployments fell from two hours to ten minutes."
+    heard = f"At my last company I led four engineers that split our monolith into spring boot micro services. {told}"
+    revised = f"At my last company I led four engineers that split our monolith into Spring Boot services. {told}"
+    [recorded, asked] = await interviewer.handle(AnswerFinished(heard, 0.2, 9.8, revision_follows=True))
+    assert isinstance(recorded, TurnRecorded) and isinstance(asked, QuestionAsked)
+    assert asked.question.kind is not QuestionKind.FOLLOW_UP, "no follow-up: the answer is judged on its own"
+    await asyncio.sleep(0.05)
+    assert scorer.answers == [], "the live words were judged although their revision was on its way"
+
+    [updated] = await interviewer.handle(AnswerRevised(revised, 0.2, 9.8))
+
+    assert isinstance(updated, TurnUpdated) and (updated.turn.answer, updated.turn.heard) == (revised, heard)
+    await asyncio.sleep(0.05)
+    assert scorer.answers == [revised]
+    report = await interviewer.score()
+    assert scorer.answers == [revised], "the report reuses the judgement of the revised words"
+    assert report.dimensions
+
+
+async def test_a_revision_with_the_same_words_starts_the_judgement_and_stores_nothing() -> None:
+    scorer = ReadsRecorded()
+    plan = build_plan(Requisition("Backend Engineer", "", ("microservices",), "en"))
+    interviewer = Interviewer(plan, InterviewerModels(answers=AnswerJudge(SignalReader(scorer))))
+    interviewer.start()
+    said = (
+        "At my last company I led four engineers that split our payment monolith into Spring Boot microservices. "
+        "The biggest challenge was consistency, so I introduced sagas; as a result deployments fell from two hours "
+        "to ten minutes."
+    )
+    await interviewer.handle(AnswerFinished(said, 0.2, 9.8, revision_follows=True))
+    assert await interviewer.handle(AnswerRevised(said, 0.2, 9.8)) == []
+    await asyncio.sleep(0.05)
+    assert scorer.answers == [said] and interviewer.session.turns[0].heard is None
 
 
 async def test_a_closing_session_is_judged_before_other_sessions_background_judging() -> None:

@@ -168,7 +168,7 @@ def test_a_revision_replaces_the_answer_kept_and_the_rules_keep_the_words_they_h
 
     revised = session.handle(AnswerRevised(FULL, 1.0, 2.5))
 
-    assert isinstance(revised, Revised) and revised.turn == session.turns[0]
+    assert isinstance(revised, Revised) and revised.changed and revised.turn == session.turns[0]
     assert (session.turns[0].answer, session.turns[0].heard, session.turns[0].decided_on) == (FULL, THIN, THIN)
     assert session.current is not None and session.current.question_id == "q1.f1", "nothing new is asked"
     # The follow-up's answer is weighed with the first answer as heard (thin twice: a second follow-up), the
@@ -177,14 +177,14 @@ def test_a_revision_replaces_the_answer_kept_and_the_rules_keep_the_words_they_h
     assert isinstance(again, AskFollowUp) and again.question.question_id == "q1.f2"
 
 
-def test_a_revision_for_no_stored_answer_or_the_same_words_changes_nothing(session: InterviewSession) -> None:
+def test_a_revision_for_no_stored_answer_or_with_the_same_words_changes_nothing(session: InterviewSession) -> None:
     session.start()
     session.handle(AnswerFinished(FULL, 1.0, 9.0))
     before = list(session.turns)
 
     assert isinstance(session.handle(AnswerRevised(THIN, 20.0, 21.0)), Ignore)  # e.g. a request to rephrase
-    assert isinstance(session.handle(AnswerRevised(FULL, 1.0, 9.0)), Ignore)
-    assert isinstance(session.handle(AnswerRevised("  ", 1.0, 9.0)), Ignore)
+    assert session.handle(AnswerRevised(FULL, 1.0, 9.0)) == Revised(before[0], changed=False)
+    assert session.handle(AnswerRevised("  ", 1.0, 9.0)) == Revised(before[0], changed=False)
     assert session.turns == before and session.turns[0].heard is None
 
 

@@ -22,6 +22,7 @@ def _kept(events: list[Timed]) -> str:
     [ended] = [e.event for e in events if isinstance(e.event, TurnEnded)]
     revised = [e.event for e in events if isinstance(e.event, TurnRevised)]
     assert len(revised) <= 1
+    assert ended.revising == bool(revised), "a turn says whether its revision follows"
     if revised:
         assert (revised[0].start, revised[0].end) == (ended.start, ended.end), "a revision names its turn's span"
         kinds = [type(e.event) for e in events]
