@@ -144,6 +144,13 @@ class SignalReader:
         self.scorer = scorer
         self.queue = queue or ReadQueue()
 
+    async def warm_up(self) -> None:
+        """Evaluates the fixed rubric prefix now (the in-process model keeps it), so that the first answer read later
+        pays only for its own words: on two cores the prefix alone took ~40 s of the first judgement while a voice
+        interview ran beside it, and every later judgement of the node queued behind it."""
+        async with self.queue.slot(None):
+            await self.scorer.score([Piece(rubric_prefix()), Piece("Question: ")])
+
     async def read(
         self,
         answer: str,

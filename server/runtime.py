@@ -44,6 +44,7 @@ class Runtime:
     wording_fallback: LLMBackend | None = None
     # The scorer's threads: more while no voice interview runs (the live interviews count them).
     scoring_threads: ScoringThreads = field(default_factory=lambda: ScoringThreads(1, 1))
+    warming: asyncio.Task[None] | None = None  # the scorer's rubric prefix, evaluated in the background at start
 
     @contextmanager
     def _step(self, name: str) -> Iterator[None]:
@@ -110,6 +111,9 @@ class Runtime:
             runtime.loaded.append("scoring: none (reports ask HR to review)")
         # One judge per process: sessions share the model's worker and the questions' cached priors.
         runtime.answer_judge = AnswerJudge(SignalReader(runtime.scorer) if runtime.scorer else None)
+        if runtime.answer_judge.reader is not None:
+            runtime.warming = asyncio.create_task(runtime.answer_judge.reader.warm_up())
+            runtime.warming.add_done_callback(_warmed)
         runtime.planner = PlannerModel(settings, runtime.llm)
         fallback = settings.llm_wording_fallback
         if settings.llm_wording and fallback != "none" and not all(settings.words_in(x) for x in LANGUAGES):
@@ -134,6 +138,8 @@ class Runtime:
         return self.llm if self.settings.words_in(language) else self.wording_fallback
 
     async def aclose(self) -> None:
+        if self.warming is not None:
+            self.warming.cancel()
         if self.planner is not None:
             await self.planner.aclose()
         if self.asr is not None:
@@ -142,3 +148,9 @@ class Runtime:
             await self.llm.aclose()
         if self.scorer is not None:
             await self.scorer.aclose()
+
+
+def _warmed(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        # Nothing is lost: the first answer read evaluates the prefix itself.
+        log.warning("the scoring model's rubric could not be evaluated ahead: %s", task.exception())

@@ -52,6 +52,9 @@ class Settings:
     # candidate's pauses, then the template is said (nothing drafted: at once): a follow-up comes as soon as a main
     # question does. Typed answers keep SHANMIAN_LLM_WORDING_TIMEOUT_S (nothing can be drafted while typing).
     follow_up_wait_s: float = 0.3
+    # A spoken turn heard in several stretches is decoded again from its whole audio once over, for the stored and
+    # scored answer (media/turn_audio.py), if it lasted at most this many seconds; 0: never (saves ASR time).
+    revise_turns_up_to_s: float = 120.0
     # The packaged model that words questions in the languages above leaves out (Chinese, with the embedded 135M
     # model): loaded at start-up, one instance shared with the planner when it is the same; "none": templates.
     llm_wording_fallback: str = "qwen2.5-coder-1.5b-instruct"
@@ -281,6 +284,8 @@ class Settings:
             raise SettingsError("SHANMIAN_MAX_FOLLOW_UPS must be 0 or more")
         if self.follow_up_wait_s < 0:
             raise SettingsError("SHANMIAN_FOLLOW_UP_WAIT_S must be 0 or more")
+        if self.revise_turns_up_to_s < 0:
+            raise SettingsError("SHANMIAN_REVISE_TURNS_UP_TO_S must be 0 or more")
         if not 1 <= self.invitation_expiry_days <= 365:
             raise SettingsError("SHANMIAN_INVITATION_EXPIRY_DAYS must be 1 to 365")
         if self.invitation_poll_s <= 0:

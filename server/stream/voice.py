@@ -76,7 +76,13 @@ class VoiceChannel:
     ) -> VoiceChannel:
         if runtime.asr is None or runtime.vad is None:
             raise RuntimeError("voice needs the ASR engine and VAD, which this server did not load")
-        pipeline = AudioPipeline(runtime.asr, runtime.vad, live.plan.language, audio_format(spec))
+        pipeline = AudioPipeline(
+            runtime.asr,
+            runtime.vad,
+            live.plan.language,
+            audio_format(spec),
+            revise_up_to_s=runtime.settings.revise_turns_up_to_s,
+        )
         return cls(live, pipeline, on_answer)
 
     async def push(self, frame: bytes) -> None:
@@ -150,7 +156,9 @@ class VoiceChannel:
                         turn_so_far.clear()
                         await self.live.emit(TurnEndOut(text=text))
                         revision_follows = revising and self.on_revision is not None
-                        self.on_answer(AnswerFinished(text, round(start + off, 3), round(end + off, 3), revision_follows))
+                        self.on_answer(
+                            AnswerFinished(text, round(start + off, 3), round(end + off, 3), revision_follows)
+                        )
                     case TurnRevised(text, start, end):
                         if self.on_revision is not None:
                             self.on_revision(AnswerRevised(text, round(start + off, 3), round(end + off, 3)))

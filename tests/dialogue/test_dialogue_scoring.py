@@ -211,6 +211,24 @@ async def test_strong_answers_outscore_weak_stuffed_generic_and_misdirected_ones
     assert scores["strong"] >= scores["misdirected"] + 2, scores
 
 
+async def test_a_reader_warmed_up_reads_its_first_answer_without_evaluating_the_rubric_again(
+    qwen: LlamaCppTokenScorer,
+) -> None:
+    said = "I rebuilt the night shift rota after two pickers left, and late orders fell from forty to five a week."
+    asked, others = "Tell me about a time you fixed a staffing gap.", ["How do you plan a shift?"]
+
+    async def first_read(warm: bool) -> int:
+        await qwen.score([Piece("<|im_start|>user\nSomething else entirely.<|im_end|>\n")])  # the cache forgets
+        reader = SignalReader(qwen)
+        if warm:
+            await reader.warm_up()
+        return (await reader.read(said, asked, others, "en")).prompt_tokens
+
+    cold, warm = await first_read(False), await first_read(True)
+    # The rubric prefix is 645 tokens for the embedded model: a cold reader evaluates it, a warmed one does not.
+    assert cold - warm >= 600, (cold, warm)
+
+
 @pytest.fixture(scope="module")
 async def unattacked(answer_judge: AnswerJudge) -> AnswerScore:
     """The answer every attack is appended to, judged once for all of them."""
