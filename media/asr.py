@@ -1,8 +1,9 @@
 """The process-wide recogniser: one bounded worker pool and a priority queue in front of the Whisper models.
 
 Every session's ASR work goes through one `ASREngine`: finals first, then revisions (a finished turn decoded again
-as a whole, media/turn_audio.py), then partials, sessions served in turn (media/fair_queue.py), requests of the same kind and language batched into one encoder/decoder call (decoded by
-media/whisper.py), partials refused when the engine is behind.
+as a whole, media/turn_audio.py), then partials, sessions served in turn (media/fair_queue.py), requests of the
+same kind and language batched into one encoder/decoder call (decoded by media/whisper.py), partials refused when
+the engine is behind.
 
 Why not `WhisperModel.transcribe` per request: it always pads the encoder input to a 30 s window (a fixed
 ~0.45 s here, however short the audio) and takes one audio at a time. We use the same model's feature

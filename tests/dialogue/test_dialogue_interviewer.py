@@ -266,7 +266,7 @@ async def test_a_spoken_answer_whose_revision_follows_is_judged_once_on_the_revi
     plan = build_plan(Requisition("Backend Engineer", "", ("microservices",), "en"))
     interviewer = Interviewer(plan, InterviewerModels(answers=AnswerJudge(SignalReader(scorer))))
     interviewer.start()
-    told = "The challenge was consistency, so I introduced sagas; as a result deployments fell from two hours to ten minutes."
+    told = "The challenge was consistency, so I added sagas; as a result deploys fell from two hours to ten minutes."
     heard = f"At my last company I led four engineers that split our monolith into spring boot micro services. {told}"
     revised = f"At my last company I led four engineers that split our monolith into Spring Boot services. {told}"
     [recorded, asked] = await interviewer.handle(AnswerFinished(heard, 0.2, 9.8, revision_follows=True))
