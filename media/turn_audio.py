@@ -70,7 +70,7 @@ class TurnAudio:
 def pieces(spans: list[tuple[float, float]], start: float, limit_s: float = PIECE_S) -> list[Piece]:
     """The turn's segments (`spans`: start and end of speech, audio seconds, in order) grouped into consecutive
     pieces of at most `limit_s`, each from its first segment's start to its last segment's end plus TAIL_S, in
-    samples from `start`. A single segment longer than the limit is a piece of its own (the engine cuts it)."""
+    samples from `start`. A segment never exceeds the limit: the pipeline cuts them at `max_segment_s` (14 s)."""
     out: list[Piece] = []
     first = 0
     for i in range(1, len(spans) + 1):

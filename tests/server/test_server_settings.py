@@ -47,6 +47,7 @@ def test_environment_values_are_parsed_by_type() -> None:
         ({"SHANMIAN_MAX_FOLLOW_UPS": "-1"}, "SHANMIAN_MAX_FOLLOW_UPS"),
         ({"SHANMIAN_INVITATION_POLL_S": "0"}, "SHANMIAN_INVITATION_POLL_S"),
         ({"SHANMIAN_FOLLOW_UP_WAIT_S": "-1"}, "SHANMIAN_FOLLOW_UP_WAIT_S"),
+        ({"SHANMIAN_REVISE_TURNS_UP_TO_S": "-5"}, "SHANMIAN_REVISE_TURNS_UP_TO_S"),
         ({"SHANMIAN_LEASE_S": "0"}, "SHANMIAN_LEASE_S"),
     ],
 )
