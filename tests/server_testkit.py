@@ -7,6 +7,8 @@ import json
 import os
 import sys
 import tempfile
+import threading
+import traceback
 import wave
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -34,6 +36,9 @@ REPORT_WAIT_S = 180.0
 ROOT = Path(__file__).resolve().parents[1]
 # The token key (server/token_vault.py) of every server the suite starts, unless a test gives its own.
 SUITE_TOKEN_KEY = "shanmian-test-suite-token-key-0123456789"
+# A test server starts in well under a second (a model-free one) or a few (models shared from the suite's runtime);
+# past this its start-up hangs, and start_server says on what, well before the suite's per-test timeout.
+STARTUP_LIMIT_S = 90.0
 
 # A job's plan as stored, for jobs a test writes straight into the database: every REST read of a job parses it (and
 # a shared PostgreSQL shows one test's jobs to the others).
@@ -217,11 +222,38 @@ async def start_server(settings: Settings, runtime: Runtime | None) -> tuple[uvi
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STARTUP_LIMIT_S
     while not server.started:
         if task.done():
             task.result()
+        if loop.time() > deadline:
+            where = what_runs()
+            task.cancel()
+            raise RuntimeError(f"the server on port {settings.port} did not start in {STARTUP_LIMIT_S:.0f} s\n{where}")
         await asyncio.sleep(0.02)
     return server, task
+
+
+def what_runs() -> str:
+    """Where every task of this loop is suspended (down its chain of awaits) and where every thread is: a start-up
+    that hangs is reported with the await it hangs on, not as the test's bare timeout in the loop's selector."""
+    lines = []
+    for task in asyncio.all_tasks():
+        lines.append(f"task {task.get_name()}:")
+        awaited: Any = task.get_coro()
+        while awaited is not None:
+            frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "ag_frame", None)
+            if frame is None:
+                lines.append(f"  awaits {awaited!r:.300}")  # a future: whose result never came
+            else:
+                lines.append(f"  {frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}")
+            awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "ag_await", None)
+    names = {t.ident: t.name for t in threading.enumerate()}
+    for ident, frame in sys._current_frames().items():
+        lines.append(f"thread {names.get(ident, ident)}:")
+        lines += [f"  {line.strip()}" for line in traceback.format_stack(frame)[-6:]]
+    return "\n".join(lines)
 
 
 async def stop_server(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
