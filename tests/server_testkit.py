@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import inspect
 import json
 import os
 import sys
@@ -244,11 +246,13 @@ def what_runs() -> str:
         awaited: Any = task.get_coro()
         while awaited is not None:
             frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "ag_frame", None)
-            if frame is None:
-                lines.append(f"  awaits {awaited!r:.300}")  # a future: whose result never came
-            else:
+            if frame is not None:
                 lines.append(f"  {frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}")
-            awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "ag_await", None)
+                awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "ag_await", None)
+                continue
+            lines.append(f"  awaits {awaited!r:.300}")
+            # An async context manager's step (`asend`) names its generator only among its references.
+            awaited = next((r for r in gc.get_referents(awaited) if inspect.isasyncgen(r)), None)
     names = {t.ident: t.name for t in threading.enumerate()}
     for ident, frame in sys._current_frames().items():
         lines.append(f"thread {names.get(ident, ident)}:")
