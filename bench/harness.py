@@ -13,7 +13,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -110,27 +112,93 @@ def server(**env: str) -> Iterator[Server]:
             proc.wait(timeout=30)
 
 
+def _client_command(srv: Server, fixtures: Path, out: str, extra: tuple[str, ...]) -> list[str]:
+    where = ["--base", srv.base, "--api-key", KEY, "--fixtures", str(fixtures), "--out", out]
+    return [sys.executable, str(CLIENT), *where, *extra]
+
+
 def run_client(srv: Server, fixtures: Path, *extra: str) -> dict[str, Any]:
     """The reference candidate client (real time, voice unless `--text`); its full JSON summary."""
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        subprocess.run(
-            [
-                sys.executable,
-                str(CLIENT),
-                "--base",
-                srv.base,
-                "--api-key",
-                KEY,
-                "--fixtures",
-                str(fixtures),
-                "--out",
-                out.name,
-                *extra,
-            ],
-            check=False,
-            stdout=subprocess.DEVNULL,
-        )
+        subprocess.run(_client_command(srv, fixtures, out.name, extra), check=False, stdout=subprocess.DEVNULL)
         return json.loads(Path(out.name).read_text() or "{}")
+
+
+def run_staggered(srv: Server, fixtures: Path, n: int, over_s: float, *extra: str) -> dict[str, Any]:
+    """`n` reference clients of one session each, the k-th started k/n of `over_s` after the first (candidates who
+    open their links at different moments); one summary of them all, in the client's own shape."""
+    with tempfile.TemporaryDirectory() as folder:
+        outs = [str(Path(folder) / f"{k}.json") for k in range(n)]
+        started = time.monotonic()
+        procs = []
+        for k, out in enumerate(outs):
+            time.sleep(max(0.0, started + k * over_s / n - time.monotonic()))
+            command = _client_command(srv, fixtures, out, ("--sessions", "1", *extra))
+            procs.append(subprocess.Popen(command, stdout=subprocess.DEVNULL))
+        for proc in procs:
+            proc.wait()
+        parts = [json.loads(Path(out).read_text() or "{}") if Path(out).exists() else {} for out in outs]
+    wers = [p["wer_mean"] for p in parts if p.get("wer_mean") is not None]
+    return {
+        "sessions": n,
+        "completed": sum(p.get("completed", 0) for p in parts),
+        "cut_offs": sum(p.get("cut_offs", 0) for p in parts),
+        "wer_mean": round(sum(wers) / len(wers), 3) if wers else None,
+        "runs": [r for p in parts for r in p.get("runs", [])],
+    }
+
+
+class PeakMemory:
+    """Samples a server in a thread of its own: its resident memory (VmRSS) every `period_s`, and its event loop's
+    stall gauge from `/metrics` every `stall_every_s` (the gauge holds the worst of the last 10-20 s, so nothing is
+    missed between scrapes). `peak_mb` and `worst_stall_s` are the most seen since the last `reset()`."""
+
+    def __init__(self, srv: Server, period_s: float = 0.2, stall_every_s: float = 4.0) -> None:
+        self._path = Path(f"/proc/{srv.pid}/status")
+        self._metrics = urllib.request.Request(srv.base + "/metrics", headers={"Authorization": f"Bearer {KEY}"})
+        self._period_s = period_s
+        self._stall_every = max(1, round(stall_every_s / period_s))
+        self.peak_mb = 0.0
+        self.worst_stall_s = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def stall_s(self) -> float:
+        with urllib.request.urlopen(self._metrics, timeout=10) as answer:
+            for line in answer.read().decode().splitlines():
+                if line.startswith("shanmian_event_loop_stall_seconds "):
+                    return float(line.split()[1])
+        return 0.0
+
+    def now_mb(self) -> float:
+        for line in self._path.read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def reset(self) -> None:
+        self.peak_mb = self.now_mb()
+        self.worst_stall_s = 0.0
+
+    def _run(self) -> None:
+        ticks = 0
+        while not self._stop.wait(self._period_s):
+            ticks += 1
+            try:
+                self.peak_mb = max(self.peak_mb, self.now_mb())
+                if ticks % self._stall_every == 0:
+                    self.worst_stall_s = max(self.worst_stall_s, self.stall_s())
+            except OSError:  # the server exited
+                return
+
+    def __enter__(self) -> PeakMemory:
+        self.reset()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def audio_seconds(summary: dict[str, Any], fixtures: Path) -> float:
