@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import FIXTURES, PeakMemory, Server, audio_seconds, machine, pct, run_client, run_staggered, server
+from harness import FIXTURES, Server, ServerWatch, audio_seconds, machine, pct, run_client, run_staggered, server
 
 
 def run(srv: Server, fixtures: Path, n: int, start: str, stagger_s: float) -> dict[str, Any]:
@@ -46,7 +46,7 @@ def main() -> None:
         f"{'report p50/max s':>18}{'cut':>5}{'WER':>7}{'cores':>7}{'CPU s/audio s':>15}"
         f"{'RSS MB idle/peak':>18}{'MB/session':>12}{'loop stall ms':>15}"
     )
-    with server() as srv, PeakMemory(srv) as memory:
+    with server() as srv, ServerWatch(srv) as watch:
         for n in args.sessions:
             for start in args.start if n > 1 else ["at-once"]:
                 lat: list[float] = []
@@ -57,12 +57,12 @@ def main() -> None:
                 cpu = wall = audio = 0.0
                 idle = peak = stall = 0.0
                 for _ in range(args.repeat):
-                    memory.reset()
-                    idle = max(idle, memory.peak_mb)
+                    watch.reset()
+                    idle = max(idle, watch.peak_mb)
                     cpu0, t0 = srv.cpu_seconds(), time.monotonic()
                     summary = run(srv, fixtures, n, start, args.stagger_s)
                     cpu, wall = cpu + srv.cpu_seconds() - cpu0, wall + time.monotonic() - t0
-                    peak, stall = max(peak, memory.peak_mb), max(stall, memory.worst_stall_s)
+                    peak, stall = max(peak, watch.peak_mb), max(stall, watch.worst_stall_s)
                     turns = [t for r in summary.get("runs", []) for t in r.get("turns", []) if "latency_s" in t]
                     asked = [
                         t["latency_s"] for t in turns if t.get("next") not in ("report", "closed", "_socket_closed")

@@ -148,7 +148,7 @@ def run_staggered(srv: Server, fixtures: Path, n: int, over_s: float, *extra: st
     }
 
 
-class PeakMemory:
+class ServerWatch:
     """Samples a server in a thread of its own: its resident memory (VmRSS) every `period_s`, and its event loop's
     stall gauge from `/metrics` every `stall_every_s` (the gauge holds the worst of the last 10-20 s, so nothing is
     missed between scrapes). `peak_mb` and `worst_stall_s` are the most seen since the last `reset()`."""
@@ -191,7 +191,7 @@ class PeakMemory:
             except OSError:  # the server exited
                 return
 
-    def __enter__(self) -> PeakMemory:
+    def __enter__(self) -> ServerWatch:
         self.reset()
         self._thread.start()
         return self

@@ -4,17 +4,13 @@ suite's per-test timeout (whose own traceback shows only the event loop's select
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 import server_testkit
-from server_testkit import start_server
+from server_testkit import model_free_server
 
-from server.runtime import Runtime
 from server.services import Services
-from server.settings import Settings
 
 
 async def test_a_start_up_that_hangs_is_reported_with_the_await_it_hangs_on(
@@ -25,17 +21,8 @@ async def test_a_start_up_that_hangs_is_reported_with_the_await_it_hangs_on(
 
     monkeypatch.setattr(Services, "start", a_start_that_never_ends)
     monkeypatch.setattr(server_testkit, "STARTUP_LIMIT_S", 1.0)
-    with tempfile.TemporaryDirectory(prefix="shanmian-hang-") as data:
-        settings = Settings.from_env(
-            {},
-            api_key="k",
-            port=free_port(),
-            data_dir=Path(data),
-            voice=False,
-            llm_backend="none",
-            score_backend="none",
-        )
-        with pytest.raises(RuntimeError, match=r"did not start in 1 s") as failed:
-            await start_server(settings, Runtime(settings))
+    with pytest.raises(RuntimeError, match=r"did not start in 1 s") as failed:
+        async with model_free_server(free_port(), "hang-test-key", "shanmian-hang-"):
+            pass
     assert "a_start_that_never_ends" in str(failed.value)
     assert "thread MainThread:" in str(failed.value)
